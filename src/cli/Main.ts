@@ -1,0 +1,59 @@
+/**
+ * How both binaries run: logs on stderr, every failure rendered as one line naming what failed, and the
+ * exit code (0 success, 1 failure, 2 bad usage). Results are the only thing written to stdout.
+ */
+import { ValidationError } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, HashMap, Layer, Logger, Option } from "effect"
+
+/** One line for an error: its own message when it has one, its tag so scripts can match on it. */
+export const describeError = (error: unknown): string => {
+  if (typeof error === "object" && error !== null) {
+    const tag = "_tag" in error ? String((error as { _tag: unknown })._tag) : undefined
+    const message = error instanceof Error ? error.message : undefined
+    if (message !== undefined && message !== "" && message !== "An error has occurred") {
+      return tag === undefined ? message : `${message} [${tag}]`
+    }
+    if (tag !== undefined) return `${tag} ${JSON.stringify(error)}`
+  }
+  return String(error)
+}
+
+/** `name: LEVEL message key=value …` on one line per record, on stderr. */
+const stderrLogger = (name: string) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ annotations, logLevel, message }) => {
+      const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
+      const fields = HashMap.toEntries(annotations).map(([key, value]) => ` ${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+      process.stderr.write(`${name}: ${logLevel.label} ${text}${fields.join("")}\n`)
+    })
+  )
+
+export const runMain = <E>(name: string, program: (argv: ReadonlyArray<string>) => Effect.Effect<void, E, NodeContext.NodeContext>): void => {
+  const main = program(process.argv).pipe(
+    Effect.catchAllCause((cause) =>
+      Effect.sync(() => {
+        const failure = Cause.failureOption(cause)
+        if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) {
+          // @effect/cli has already shown the usage problem.
+          process.exitCode = 2
+          return
+        }
+        if (Cause.isInterruptedOnly(cause)) {
+          process.stderr.write(`${name}: interrupted\n`)
+          process.exitCode = 130
+          return
+        }
+        const line = Option.match(failure, {
+          onSome: describeError,
+          onNone: () => `internal error: ${Cause.pretty(cause)}`
+        })
+        process.stderr.write(`${name}: error: ${line}\n`)
+        process.exitCode = 1
+      })
+    ),
+    Effect.provide(Layer.merge(NodeContext.layer, stderrLogger(name)))
+  )
+  NodeRuntime.runMain(main, { disableErrorReporting: true, disablePrettyLogger: true })
+}

@@ -1,0 +1,190 @@
+/**
+ * HttpTransport on `node:http`: one keep-alive Agent per transport, whose sockets come from plain TCP,
+ * Node's TLS, or any `createConnection` (the RA-TLS engine plugs in there). Node's error codes are sorted
+ * into connection, timeout and TLS failures here, so callers can tell a wrong CA from a refused port.
+ */
+import { NodeStream } from "@effect/platform-node"
+import { Duration, Effect, Layer, Stream } from "effect"
+import type { Scope } from "effect"
+import * as http from "node:http"
+import * as https from "node:https"
+import type * as net from "node:net"
+import * as tls from "node:tls"
+import type { ResolvedConfig } from "../../domain/Config.js"
+import {
+  ConnectionError,
+  HttpTransport,
+  TimeoutError,
+  TlsError,
+  type HttpRequest,
+  type HttpResponse,
+  type TransportError
+} from "./HttpTransport.js"
+
+export interface NodeTransportOptions {
+  readonly connectTimeout: Duration.Duration
+  readonly idleTimeout: Duration.Duration
+  readonly maxSockets: number
+  /** TLS options for https origins (roots, client certificates, ...). */
+  readonly tls?: tls.ConnectionOptions
+  /**
+   * Replaces the socket factory for https origins. The socket must emit `secureConnect` once usable, and
+   * fail with an `Error` (whose `code`, when set, classifies it) otherwise.
+   */
+  readonly createSecureConnection?: (options: https.RequestOptions & { host: string; port: number; servername?: string }) => net.Socket
+}
+
+const tlsCodes = new Set([
+  "EPROTO",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "HOSTNAME_MISMATCH"
+])
+
+const isTlsFailure = (code: string, error: unknown): boolean =>
+  tlsCodes.has(code) ||
+  code.startsWith("ERR_SSL_") ||
+  code.startsWith("ERR_TLS_") ||
+  (typeof error === "object" && error !== null && "_tag" in error && (error as { tls?: unknown }).tls === true)
+
+/** Sorts whatever Node (or a custom socket) reported into one of the transport's error tags. */
+export const classifyError = (host: string, error: unknown): TransportError => {
+  if (error instanceof ConnectionError || error instanceof TimeoutError || error instanceof TlsError) return error
+  const code = typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : ""
+  const reason = error instanceof Error ? error.message : String(error)
+  if (isTlsFailure(code, error)) return new TlsError({ host, code, reason, cause: error })
+  return new ConnectionError({ host, code, reason })
+}
+
+const flattenHeaders = (raw: http.IncomingHttpHeaders): Record<string, string> => {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(raw)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value
+  }
+  return headers
+}
+
+export const make = (options: NodeTransportOptions): Effect.Effect<HttpTransport["Type"], never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const connectMillis = Duration.toMillis(options.connectTimeout)
+    const idleMillis = Duration.toMillis(options.idleTimeout)
+    const agents = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets })
+        const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: options.maxSockets, ...options.tls })
+        if (options.createSecureConnection !== undefined) {
+          const create = options.createSecureConnection
+          ;(httpsAgent as unknown as { createConnection: typeof create }).createConnection = (o) => create(o)
+        }
+        return { httpAgent, httpsAgent }
+      }),
+      ({ httpAgent, httpsAgent }) =>
+        Effect.sync(() => {
+          httpAgent.destroy()
+          httpsAgent.destroy()
+        })
+    )
+
+    // Sockets whose set-up finished; a keep-alive socket handed out again needs no connect timer.
+    const established = new WeakSet<net.Socket>()
+
+    const request = (req: HttpRequest): Effect.Effect<HttpResponse, TransportError, Scope.Scope> => {
+      const host = req.url.host
+      const secure = req.url.protocol === "https:"
+      // A failure that we caused ourselves (a timeout) wins over the generic error Node reports after destroy().
+      let failure: TransportError | undefined
+      const acquire = Effect.async<{ res: http.IncomingMessage; req: http.ClientRequest }, TransportError>((resume) => {
+        const clientRequest = (secure ? https : http).request(req.url, {
+          method: req.method,
+          headers: req.headers ?? {},
+          agent: secure ? agents.httpsAgent : agents.httpAgent,
+          timeout: idleMillis
+        })
+        clientRequest.on("socket", (socket: net.Socket) => {
+          if (established.has(socket)) return
+          const timer = setTimeout(() => {
+            failure = new TimeoutError({ host, phase: "connect", millis: connectMillis })
+            clientRequest.destroy(failure)
+          }, connectMillis)
+          const clear = () => clearTimeout(timer)
+          socket.once(secure ? "secureConnect" : "connect", () => {
+            established.add(socket)
+            clear()
+          })
+          socket.once("close", clear)
+          socket.once("error", clear)
+        })
+        clientRequest.on("timeout", () => {
+          failure = new TimeoutError({ host, phase: "idle", millis: idleMillis })
+          clientRequest.destroy(failure)
+        })
+        clientRequest.on("error", (error) => resume(Effect.fail(failure ?? classifyError(host, error))))
+        clientRequest.on("response", (res) => resume(Effect.succeed({ res, req: clientRequest })))
+        clientRequest.end()
+        return Effect.sync(() => clientRequest.destroy())
+      })
+
+      return Effect.acquireRelease(acquire, ({ res, req: clientRequest }) =>
+        Effect.sync(() => {
+          if (!res.complete) {
+            res.destroy()
+            clientRequest.destroy()
+          }
+        })
+      ).pipe(
+        Effect.map(({ res }): HttpResponse => {
+          const body = NodeStream.fromReadable<TransportError>(
+            () => res,
+            (error) => failure ?? classifyError(host, error)
+          ).pipe(
+            Stream.concat(
+              Stream.suspend(() =>
+                res.complete
+                  ? Stream.empty
+                  : Stream.fail(
+                      failure ?? new ConnectionError({ host, code: "ECONNRESET", reason: "the connection closed before the response ended" })
+                    )
+              )
+            )
+          )
+          return { status: res.statusCode ?? 0, headers: flattenHeaders(res.headers), body }
+        })
+      )
+    }
+
+    return { request }
+  })
+
+/** Plain HTTP, or TLS as the config says; for the RA-TLS mode see its own Layer. */
+export const layer = (config: ResolvedConfig): Layer.Layer<HttpTransport> =>
+  Layer.scoped(HttpTransport, make(optionsFor(config)))
+
+export const optionsFor = (config: ResolvedConfig): NodeTransportOptions => {
+  const base = {
+    connectTimeout: config.timeouts.connect,
+    idleTimeout: config.timeouts.idle,
+    maxSockets: config.maxSockets
+  }
+  switch (config.mode._tag) {
+    case "NoTls":
+      return base
+    case "Tls":
+      return {
+        ...base,
+        tls: {
+          ca: config.mode.rootCertificates.map((pem) => (typeof pem === "string" ? pem : Buffer.from(pem))),
+          minVersion: "TLSv1.2"
+        }
+      }
+    case "CustomTls":
+      return { ...base, tls: config.mode.options }
+  }
+}
