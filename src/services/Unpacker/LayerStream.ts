@@ -1,0 +1,158 @@
+// The verification pipeline of one layer, in a single streaming pass: the compressed blob is hashed and
+// counted against its descriptor, decompressed by media type, the tar stream hashed against the config's
+// diff_id and bounded, and fed to the LayerApplier. A check that can only fail at the end fails the stream
+// there, after the applier has seen every byte; the caller's staging makes that failure leave no trace.
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import { Effect, Either, Option, Stream } from "effect"
+import { Decompress } from "fzstd"
+import * as zlib from "node:zlib"
+import * as Digest from "../../domain/Digest.js"
+import * as MediaType from "../../domain/MediaType.js"
+import type { ApplyOptions, LayerStats } from "./LayerApplier.js"
+import { applyLayer } from "./LayerApplier.js"
+import type { ApplyError, LayerId } from "./UnpackError.js"
+import {
+  DecompressionFailed,
+  DiffIdMismatch,
+  LayerDigestMismatch,
+  LayerSizeMismatch,
+  UnsupportedLayerMediaType
+} from "./UnpackError.js"
+
+/** What the manifest and the config say about one layer. */
+export interface LayerDescriptor {
+  readonly mediaType: string
+  readonly digest: Digest.Digest
+  readonly size: number
+  readonly diffId: Digest.Digest
+}
+
+export type VerifyError = LayerDigestMismatch | LayerSizeMismatch
+
+export type TarError = DecompressionFailed | DiffIdMismatch
+
+// Decompressors get their input in slices of this size, which bounds what one slice can inflate to before
+// the downstream size limit gets a say (a zstd RLE block turns 4 bytes into 128 KiB; gzip tops out near 1:1032).
+const zstdSlice = 1024
+const gzipSlice = 16 * 1024
+
+const slices = (size: number) => (chunk: Uint8Array): ReadonlyArray<Uint8Array> => {
+  if (chunk.length <= size) return [chunk]
+  const out: Array<Uint8Array> = []
+  for (let offset = 0; offset < chunk.length; offset += size) out.push(chunk.subarray(offset, offset + size))
+  return out
+}
+
+const reasonOf = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
+
+/** The compression of a layer media type, or the error naming a type this client does not unpack. */
+export const compressionOf = (
+  layer: LayerId,
+  mediaType: string
+): Either.Either<MediaType.LayerCompression, UnsupportedLayerMediaType> =>
+  Option.match(MediaType.layerCompression(mediaType), {
+    onNone: () => Either.left(new UnsupportedLayerMediaType({ layer, mediaType })),
+    onSome: Either.right
+  })
+
+/**
+ * Passes the compressed blob through while hashing and counting it: more bytes than `size` fail at once,
+ * fewer, or a different digest, fail when the blob ends.
+ */
+export const verifyBlob = (layer: LayerId, digest: Digest.Digest, size: number) =>
+<E, R>(blob: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | VerifyError, R> =>
+  Stream.suspend(() => {
+    const hasher = Digest.hasher(Digest.algorithm(digest))
+    let seen = 0
+    const checked = Stream.mapEffect(blob, (chunk) => {
+      seen += chunk.length
+      if (seen > size) return Effect.fail(new LayerSizeMismatch({ layer, expected: size, actual: seen }))
+      hasher.update(chunk)
+      return Effect.succeed(chunk)
+    })
+    const atEnd = Effect.suspend((): Effect.Effect<void, VerifyError> => {
+      if (seen !== size) return Effect.fail(new LayerSizeMismatch({ layer, expected: size, actual: seen }))
+      const actual = hasher.digest()
+      return actual === digest ? Effect.void : Effect.fail(new LayerDigestMismatch({ layer, expected: digest, actual }))
+    })
+    return Stream.concat(checked, Stream.execute(atEnd))
+  })
+
+const gunzip = (layer: LayerId) => <E, R>(compressed: Stream.Stream<Uint8Array, E, R>) =>
+  NodeStream.pipeThroughDuplex(
+    Stream.mapConcat(compressed, slices(gzipSlice)),
+    () => zlib.createGunzip(),
+    (cause) => new DecompressionFailed({ layer, compression: "gzip", reason: reasonOf(cause) })
+  )
+
+const unzstd = (layer: LayerId) =>
+<E, R>(compressed: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | DecompressionFailed, R> =>
+  Stream.suspend(() => {
+    const output: Array<Uint8Array> = []
+    const decoder = new Decompress((block) => {
+      if (block.length > 0) output.push(block)
+    })
+    const push = (chunk: Uint8Array, final: boolean) =>
+      Effect.try({
+        try: () => {
+          decoder.push(chunk, final)
+          return output.splice(0)
+        },
+        catch: (cause) => new DecompressionFailed({ layer, compression: "zstd", reason: reasonOf(cause) })
+      })
+    return Stream.mapConcat(compressed, slices(zstdSlice)).pipe(
+      Stream.mapConcatEffect((slice) => push(slice, false)),
+      Stream.concat(Stream.mapConcatEffect(Stream.succeed(new Uint8Array(0)), (end) => push(end, true)))
+    )
+  })
+
+export const decompress = (layer: LayerId, compression: MediaType.LayerCompression) =>
+<E, R>(compressed: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | DecompressionFailed, R> => {
+  switch (compression) {
+    case "none":
+      return compressed
+    case "gzip":
+      return gunzip(layer)(compressed)
+    case "zstd":
+      return unzstd(layer)(compressed)
+  }
+}
+
+/** Passes the tar stream through while hashing it; a hash other than `diffId` fails the stream at its end. */
+export const verifyDiffId = (layer: LayerId, diffId: Digest.Digest) =>
+<E, R>(tar: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | DiffIdMismatch, R> =>
+  Stream.suspend(() => {
+    const hasher = Digest.hasher(Digest.algorithm(diffId))
+    const atEnd = Effect.suspend(() => {
+      const actual = hasher.digest()
+      return actual === diffId ? Effect.void : Effect.fail(new DiffIdMismatch({ layer, expected: diffId, actual }))
+    })
+    return Stream.concat(Stream.tap(tar, (chunk) => Effect.sync(() => hasher.update(chunk))), Stream.execute(atEnd))
+  })
+
+/** The verified tar stream of a compressed blob whose digest and size were checked already (a spool file). */
+export const tarOf = <E, R>(
+  layer: LayerId,
+  descriptor: LayerDescriptor,
+  checkedBlob: Stream.Stream<Uint8Array, E, R>
+): Stream.Stream<Uint8Array, E | TarError | UnsupportedLayerMediaType, R> =>
+  Either.match(compressionOf(layer, descriptor.mediaType), {
+    onLeft: Stream.fail,
+    onRight: (compression) =>
+      checkedBlob.pipe(decompress(layer, compression), verifyDiffId(layer, descriptor.diffId))
+  })
+
+/** Verifies, decompresses and applies one layer onto `root` straight from its blob stream. */
+export const applyVerified = <E, R>(
+  root: string,
+  layer: LayerId,
+  descriptor: LayerDescriptor,
+  blob: Stream.Stream<Uint8Array, E, R>,
+  options: ApplyOptions = {}
+): Effect.Effect<LayerStats, E | VerifyError | TarError | UnsupportedLayerMediaType | ApplyError, R> =>
+  Effect.suspend(() => {
+    const compression = compressionOf(layer, descriptor.mediaType)
+    if (Either.isLeft(compression)) return Effect.fail(compression.left)
+    const checked = blob.pipe(verifyBlob(layer, descriptor.digest, descriptor.size))
+    return applyLayer(root, layer, tarOf(layer, descriptor, checked), options)
+  })

@@ -1,0 +1,230 @@
+// The unpacker service: turns the layer blobs of an image into a directory tree at `dest`, all or nothing.
+// The tree is built in a staging directory beside `dest` (or in `temp` on the same file system), every
+// layer is verified on the way, and only a complete, verified tree is renamed into place.
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import type { Scope } from "effect"
+import { Context, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
+import { randomBytes } from "node:crypto"
+import { createReadStream } from "node:fs"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import type * as Digest from "../../domain/Digest.js"
+import { fsCall, fsCallIfExists } from "./FsCall.js"
+import type { LayerStats } from "./LayerApplier.js"
+import { applyLayer } from "./LayerApplier.js"
+import * as LayerStream from "./LayerStream.js"
+import type { UnpackError } from "./UnpackError.js"
+import { DestinationExists, UnpackIoError } from "./UnpackError.js"
+
+/** One layer to unpack: its descriptor, its diff_id from the config, and how to download its blob. */
+export interface UnpackLayer<E> extends LayerStream.LayerDescriptor {
+  readonly open: () => Stream.Stream<Uint8Array, E>
+}
+
+export type UnpackProgress =
+  | {
+    readonly _tag: "LayerBytes"
+    readonly layer: number
+    readonly digest: Digest.Digest
+    readonly downloaded: number
+    readonly total: number
+  }
+  | {
+    readonly _tag: "LayerApplied"
+    readonly layer: number
+    readonly digest: Digest.Digest
+    readonly layersDone: number
+    readonly layersTotal: number
+  }
+
+export interface UnpackOptions {
+  /** Replace an existing non-empty `dest` (only once the new tree is complete). Default false. */
+  readonly replace?: boolean
+  /** How many layer blobs download at once. Default 3. */
+  readonly concurrency?: number
+  /** The most bytes one layer's tar may inflate to. Default `defaultMaxLayerBytes`. */
+  readonly maxLayerBytes?: number
+  /** Device nodes and fifos: skip them with a warning, or fail. Default skip. */
+  readonly specialFiles?: "skip" | "fail"
+  readonly onProgress?: (event: UnpackProgress) => void
+}
+
+export interface UnpackInput<E> {
+  /** In manifest order, lowest first. */
+  readonly layers: ReadonlyArray<UnpackLayer<E>>
+  readonly dest: string
+  /** Where layers downloaded ahead are spooled, and the tree is staged when on the same file system as `dest`. */
+  readonly temp?: string
+  readonly options?: UnpackOptions
+}
+
+export interface UnpackedLayer extends LayerStats {
+  readonly digest: Digest.Digest
+}
+
+export interface UnpackResult {
+  /** The absolute path of the unpacked tree. */
+  readonly dest: string
+  readonly layers: ReadonlyArray<UnpackedLayer>
+}
+
+export const defaultConcurrency = 3
+
+/** 32 GiB: above any real layer, far below what a decompression bomb would write. */
+export const defaultMaxLayerBytes = 32 * 1024 ** 3
+
+export class Unpacker extends Context.Tag("Unpacker")<Unpacker, {
+  readonly unpack: <E>(input: UnpackInput<E>) => Effect.Effect<UnpackResult, UnpackError | E>
+}>() {
+  /** The implementation on Node's file system. */
+  static readonly layer: Layer.Layer<Unpacker> = Layer.sync(Unpacker, () => ({ unpack: (input) => unpack(input) }))
+}
+
+type DestinationState = "absent" | "empty" | "occupied"
+
+const destinationState = (dest: string): Effect.Effect<DestinationState, UnpackIoError> =>
+  Effect.gen(function*() {
+    const stat = yield* fsCallIfExists("lstat", dest, () => fs.lstat(dest))
+    if (Option.isNone(stat)) return "absent"
+    if (!stat.value.isDirectory()) return "occupied"
+    const names = yield* fsCall("readdir", dest, () => fs.readdir(dest))
+    return names.length === 0 ? "empty" : "occupied"
+  })
+
+const randomSuffix = () => randomBytes(6).toString("hex")
+
+const removeTree = (dir: string) =>
+  Effect.promise(() => fs.rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined))
+
+// A directory removed with everything in it when the scope closes, however it closes.
+const scopedDirectory = (prefix: string): Effect.Effect<string, UnpackIoError, Scope.Scope> =>
+  Effect.acquireRelease(fsCall("mkdtemp", `${prefix}XXXXXX`, () => fs.mkdtemp(prefix)), removeTree)
+
+// The tree goes into `temp` only when a rename from there to `dest` is possible: same file system.
+const stagingParent = (parent: string, temp: string | undefined) =>
+  Effect.gen(function*() {
+    if (temp === undefined) return parent
+    const [tempStat, parentStat] = yield* Effect.all([
+      fsCall("stat", temp, () => fs.stat(temp)),
+      fsCall("stat", parent, () => fs.stat(parent))
+    ])
+    return tempStat.dev === parentStat.dev ? temp : parent
+  })
+
+/** Unpacks `input.layers` into `input.dest`; on any failure or interruption `dest` is left as it was. */
+export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, UnpackError | E> =>
+  Effect.gen(function*() {
+    const options = input.options ?? {}
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultConcurrency))
+    const applyOptions = {
+      maxLayerBytes: options.maxLayerBytes ?? defaultMaxLayerBytes,
+      specialFiles: options.specialFiles ?? "skip"
+    } as const
+    const progress = options.onProgress ?? (() => undefined)
+    const layers = input.layers
+    const dest = path.resolve(input.dest)
+    const parent = path.dirname(dest)
+    const base = path.basename(dest)
+
+    // Refuse an unknown media type before downloading anything.
+    for (const [index, layer] of layers.entries()) {
+      const compression = LayerStream.compressionOf(index, layer.mediaType)
+      if (Either.isLeft(compression)) return yield* compression.left
+    }
+    const before = yield* destinationState(dest)
+    if (before === "occupied" && options.replace !== true) return yield* new DestinationExists({ path: dest })
+
+    yield* fsCall("mkdir", parent, () => fs.mkdir(parent, { recursive: true }))
+    const staging = yield* scopedDirectory(path.join(yield* stagingParent(parent, input.temp), `.${base}.staging-`))
+    const root = yield* fsCall("realpath", staging, () => fs.realpath(staging))
+    yield* fsCall("chmod", root, () => fs.chmod(root, 0o755))
+    const spoolDir = layers.length > 1 && concurrency > 1
+      ? yield* scopedDirectory(path.join(input.temp ?? os.tmpdir(), `.${base}.spool-`))
+      : undefined
+
+    const download = (index: number, layer: UnpackLayer<E>): Stream.Stream<Uint8Array, E> =>
+      Stream.suspend(() => {
+        let downloaded = 0
+        return Stream.tap(layer.open(), (chunk) =>
+          Effect.sync(() => {
+            downloaded += chunk.length
+            progress({ _tag: "LayerBytes", layer: index, digest: layer.digest, downloaded, total: layer.size })
+          }))
+      })
+
+    // A layer downloaded ahead goes to a file, its digest and size checked on the way in.
+    const spool = (index: number, layer: UnpackLayer<E>, dir: string) => {
+      const file = path.join(dir, `layer-${index}`)
+      return Effect.acquireUseRelease(
+        fsCall("create", file, () => fs.open(file, "wx", 0o600)),
+        (handle) =>
+          download(index, layer).pipe(
+            LayerStream.verifyBlob(index, layer.digest, layer.size),
+            Stream.runForEach((chunk) => fsCall("write", file, () => handle.write(chunk)))
+          ),
+        (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+      ).pipe(Effect.as(file))
+    }
+
+    const spooled = (file: string): Stream.Stream<Uint8Array, UnpackIoError> =>
+      NodeStream.fromReadable<UnpackIoError, Uint8Array>(
+        () => createReadStream(file),
+        (cause) => new UnpackIoError({ path: file, operation: "read", cause })
+      )
+
+    const spools = new Map<number, Fiber.RuntimeFiber<string, E | UnpackError>>()
+    const results: Array<UnpackedLayer> = []
+    for (const [index, layer] of layers.entries()) {
+      if (spoolDir !== undefined) {
+        for (let ahead = index + 1; ahead < Math.min(layers.length, index + concurrency); ahead++) {
+          const aheadLayer = layers[ahead]
+          if (aheadLayer !== undefined && !spools.has(ahead)) {
+            spools.set(ahead, yield* Effect.forkScoped(spool(ahead, aheadLayer, spoolDir)))
+          }
+        }
+      }
+      const spooling = spools.get(index)
+      const stats = spooling === undefined
+        ? yield* LayerStream.applyVerified(root, index, layer, download(index, layer), applyOptions)
+        : yield* Effect.gen(function*() {
+          const file = yield* Fiber.join(spooling)
+          const applied = yield* applyLayer(root, index, LayerStream.tarOf(index, layer, spooled(file)), applyOptions)
+          yield* fsCall("remove", file, () => fs.rm(file, { force: true }))
+          return applied
+        })
+      results.push({ digest: layer.digest, ...stats })
+      progress({
+        _tag: "LayerApplied",
+        layer: index,
+        digest: layer.digest,
+        layersDone: index + 1,
+        layersTotal: layers.length
+      })
+    }
+
+    yield* install(root, dest, before)
+    return { dest, layers: results }
+  }).pipe(Effect.scoped, Effect.withSpan("Unpacker.unpack"))
+
+// The only step that touches `dest`, uninterruptible so that an interruption cannot strand the old tree
+// aside. An empty directory at `dest` is replaced by the rename itself.
+const install = (root: string, dest: string, before: DestinationState) =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    if (before !== "occupied") {
+      yield* fsCall("rename", dest, () => fs.rename(root, dest))
+      return
+    }
+    const aside = path.join(path.dirname(dest), `.${path.basename(dest)}.old-${randomSuffix()}`)
+    yield* fsCall("rename", dest, () => fs.rename(dest, aside))
+    yield* fsCall("rename", dest, () => fs.rename(root, dest)).pipe(
+      Effect.tapError(() => Effect.promise(() => fs.rename(aside, dest).catch(() => undefined)))
+    )
+    yield* fsCall("remove", aside, () => fs.rm(aside, { recursive: true, force: true, maxRetries: 3 })).pipe(
+      Effect.catchAll((e) =>
+        Effect.logWarning(`the previous tree could not be removed: ${e.message}`).pipe(
+          Effect.annotateLogs({ path: aside })
+        )
+      )
+    )
+  }))
