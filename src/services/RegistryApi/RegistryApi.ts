@@ -396,11 +396,15 @@ const statusCode = (status: number): RegistryErrorBody.ErrorCode => {
   }
 }
 
-/** The target of the `rel="next"` entry of a Link header, if any. */
+/** The target of the `rel="next"` entry of a Link header (RFC 8288), if any. */
 export const parseNextLink = (header: string): string | undefined => {
-  for (const match of header.matchAll(/<([^>]*)>\s*((?:;\s*[^;,]+)*)/g)) {
-    const params = match[2] ?? ""
-    if (/;\s*rel\s*=\s*"?([^";,]*\s)*next(\s[^";,]*)*"?/i.test(params)) return match[1]
+  for (const match of header.matchAll(/<([^>]*)>([^,<]*)/g)) {
+    for (const param of (match[2] ?? "").split(";")) {
+      const [key, ...rest] = param.split("=")
+      if (key?.trim().toLowerCase() !== "rel") continue
+      const relations = rest.join("=").trim().replace(/^"|"$/g, "").toLowerCase().split(/\s+/)
+      if (relations.includes("next")) return match[1]
+    }
   }
   return undefined
 }
