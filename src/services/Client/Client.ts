@@ -14,7 +14,9 @@ import * as Reference from "../../domain/Reference.js"
 import type { HttpTransport } from "../HttpTransport/HttpTransport.js"
 import * as NodeHttpTransport from "../HttpTransport/NodeHttpTransport.js"
 import * as RegistryApi from "../RegistryApi/RegistryApi.js"
-import { NotAnImage, PlatformNotFound, type ImageInfo } from "./ImageInfo.js"
+import type { UnpackError } from "../Unpacker/UnpackError.js"
+import { Unpacker, type UnpackOptions, type UnpackResult } from "../Unpacker/Unpacker.js"
+import { LayerCountMismatch, NotAnImage, PlatformNotFound, type ImageInfo } from "./ImageInfo.js"
 
 /** Configs above this size are refused: real ones are a few KiB, and the whole blob is held in memory. */
 export const maxConfigBytes = 16 * 1024 * 1024
@@ -31,6 +33,8 @@ export type GetImageInfoError =
   | ImageConfig.InvalidImageConfig
   | Platform.InvalidPlatform
 
+export type UnpackImageError = RegistryApi.ApiError | UnpackError | LayerCountMismatch
+
 export class Client extends Context.Tag("oci-ratls-client/Client")<
   Client,
   {
@@ -41,14 +45,26 @@ export class Client extends Context.Tag("oci-ratls-client/Client")<
       reference: string | Reference.Reference,
       options?: ImageInfoOptions
     ) => Effect.Effect<ImageInfo, GetImageInfoError>
+    /**
+     * Fetches every layer of the image and unpacks it into `dest` following the layer changeset rules,
+     * verifying each layer's digest, size and diff_id on the way. All or nothing: on failure `dest` is as it
+     * was. `temp` holds downloads and the staging tree when it is on the same file system as `dest`.
+     */
+    readonly unpackImage: (
+      imageInfo: ImageInfo,
+      dest: string,
+      temp?: string,
+      options?: UnpackOptions
+    ) => Effect.Effect<UnpackResult, UnpackImageError>
   }
 >() {}
 
 const isConfigType = (mediaType: string) =>
   mediaType === MediaType.OciConfig || mediaType === MediaType.DockerConfig
 
-export const make: Effect.Effect<Client["Type"], never, RegistryApi.RegistryApi> = Effect.gen(function* () {
+export const make: Effect.Effect<Client["Type"], never, RegistryApi.RegistryApi | Unpacker> = Effect.gen(function* () {
   const registry = yield* RegistryApi.RegistryApi
+  const unpacker = yield* Unpacker
 
   const choosePlatform = (
     appName: string,
@@ -133,11 +149,36 @@ export const make: Effect.Effect<Client["Type"], never, RegistryApi.RegistryApi>
     return info
   })
 
-  return { registry, getImageInfo }
+  const unpackImage = Effect.fn("Client.unpackImage")(function* (
+    info: ImageInfo,
+    dest: string,
+    temp?: string,
+    options?: UnpackOptions
+  ) {
+    const diffIds = info.config.rootfs.diff_ids
+    if (diffIds.length !== info.layers.length) {
+      return yield* new LayerCountMismatch({ appName: info.appName, digest: info.digest, layers: info.layers.length, diffIds: diffIds.length })
+    }
+    yield* Effect.annotateCurrentSpan({ appName: info.appName, digest: info.digest, dest })
+    return yield* unpacker.unpack({
+      layers: info.layers.map((layer, index) => ({
+        mediaType: layer.mediaType,
+        digest: layer.digest,
+        size: layer.size,
+        diffId: diffIds[index]!,
+        open: () => registry.getBlob(info.appName, layer.digest, { size: layer.size })
+      })),
+      dest,
+      ...(temp === undefined ? {} : { temp }),
+      ...(options === undefined ? {} : { options })
+    })
+  })
+
+  return { registry, getImageInfo, unpackImage }
 })
 
 /** The client over whatever RegistryApi (and so transport) the caller provides. */
-export const layerWithoutDependencies: Layer.Layer<Client, never, RegistryApi.RegistryApi> = Layer.effect(Client, make)
+export const layerWithoutDependencies: Layer.Layer<Client, never, RegistryApi.RegistryApi | Unpacker> = Layer.effect(Client, make)
 
 /** The transport Layer a config asks for. */
 export const transportLayer = (config: Config.ResolvedConfig): Layer.Layer<HttpTransport> => NodeHttpTransport.layer(config)
@@ -151,7 +192,7 @@ export const registryLayer = (config: Config.Config): Layer.Layer<RegistryApi.Re
 
 /** Everything the client needs, from a config. */
 export const layer = (config: Config.Config): Layer.Layer<Client | RegistryApi.RegistryApi, Config.InvalidConfig> =>
-  Layer.provideMerge(layerWithoutDependencies, registryLayer(config))
+  Layer.provideMerge(layerWithoutDependencies, Layer.merge(registryLayer(config), Unpacker.layer))
 
 /**
  * The seed's `Client::from_config`: a ready client whose connections live as long as the Scope.
@@ -159,5 +200,5 @@ export const layer = (config: Config.Config): Layer.Layer<Client | RegistryApi.R
 export const fromConfig = (config: Config.Config): Effect.Effect<Client["Type"], Config.InvalidConfig, Scope.Scope> =>
   Effect.map(Layer.build(layer(config)), (context) => Context.get(context, Client))
 
-export type { ImageInfo }
-export { NotAnImage, PlatformNotFound }
+export type { ImageInfo, UnpackOptions, UnpackResult }
+export { LayerCountMismatch, NotAnImage, PlatformNotFound }

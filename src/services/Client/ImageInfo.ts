@@ -52,3 +52,15 @@ export class NotAnImage extends Data.TaggedError("NotAnImage")<{
     return `${this.appName}:${this.reference} is not an image: ${this.reason}`
   }
 }
+
+/** The config lists a different number of diff_ids than the manifest has layers: no layer can be trusted. */
+export class LayerCountMismatch extends Data.TaggedError("LayerCountMismatch")<{
+  readonly appName: string
+  readonly digest: string
+  readonly layers: number
+  readonly diffIds: number
+}> {
+  override get message(): string {
+    return `${this.appName}@${this.digest}: ${this.layers} layers but ${this.diffIds} diff_ids in the config`
+  }
+}
