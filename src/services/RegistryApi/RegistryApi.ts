@@ -292,8 +292,8 @@ export const make = Effect.gen(function* () {
     /**
      * One page of tags. The query's `n` and `last` are read back from the URL (a Link target carries its
      * own): registries that ignore them (Distribution 2.x answers every tag, unsorted) are caught by the
-     * page holding more than `n` tags or a tag not after `last`, and the client then applies the
-     * specified semantics itself: lexical order, after `last`, at most `n`.
+     * page holding more than `n` tags, a tag not after `last`, or tags out of lexical order, and the client
+     * then applies the specified semantics itself: lexical order, after `last`, at most `n`.
      */
     const fetchTagPage = (url: URL) =>
       Effect.scoped(
@@ -309,7 +309,9 @@ export const make = Effect.gen(function* () {
           const nText = url.searchParams.get("n")
           const n = nText === null ? undefined : Number(nText)
           const last = url.searchParams.get("last") ?? undefined
-          const ignored = (n !== undefined && list.tags.length > n) || (last !== undefined && list.tags.some((t) => t <= last))
+          const ignored = (n !== undefined && list.tags.length > n) ||
+            (last !== undefined && list.tags.some((t) => t <= last)) ||
+            list.tags.some((t, i) => i > 0 && list.tags[i - 1]! > t)
           if (!ignored) {
             const next = yield* nextLink(response.headers["link"], url)
             return { page: { name: list.name, tags: list.tags, next } satisfies TagPage, complete: false }

@@ -4,6 +4,7 @@
  * 250 tags. Shared by the tests of one file through an @effect/vitest layer.
  */
 import { Context, Effect, Layer } from "effect"
+import { startFaultProxy, type FaultProxy } from "../../registry-fixture/FaultProxy.js"
 import { Entry, buildImage, buildIndex, buildLayer, hostPlatform, type BuiltImage, type BuiltIndex } from "../../registry-fixture/ImageBuilder.js"
 import { pushImage, pushManifest } from "../../registry-fixture/Push.js"
 import { RegistryFixture, type RegistryOptions, type RunningRegistry } from "../../registry-fixture/Registry.js"
@@ -55,3 +56,11 @@ const seed = Effect.gen(function* () {
 
 export const seededRegistry = (options: RegistryOptions = {}): Layer.Layer<SeededRegistry, unknown> =>
   Layer.effect(SeededRegistry, seed).pipe(Layer.provide(RegistryFixture.layer(options)))
+
+/** A fault-injecting proxy in front of the seeded registry. */
+export class FaultProxyTag extends Context.Tag("test/FaultProxy")<FaultProxyTag, FaultProxy>() {}
+
+export const seededRegistryWithProxy = (options: RegistryOptions = {}): Layer.Layer<SeededRegistry | FaultProxyTag, unknown> =>
+  Layer.scoped(FaultProxyTag, Effect.flatMap(SeededRegistry, ({ registry }) => startFaultProxy({ url: registry.url }))).pipe(
+    Layer.provideMerge(seededRegistry(options))
+  )
