@@ -3,7 +3,7 @@
  * with the same typed errors (instances of Error with a `_tag`), and blobs as Node Readable streams.
  * One runtime per client holds the connections; `close()` releases them.
  */
-import { NodeStream } from "@effect/platform-node"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Cause, Chunk, Effect, Exit, ManagedRuntime, Option, Stream } from "effect"
 import type { Readable } from "node:stream"
 import * as ConfigModule from "./domain/Config.js"

@@ -3,7 +3,8 @@
  * exit code (0 success, 1 failure, 2 bad usage). Results are the only thing written to stdout.
  */
 import { ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, HashMap, Layer, Logger, Option } from "effect"
 
 /** One line for an error: its own message when it has one, its tag so scripts can match on it. */

@@ -4,7 +4,7 @@
  * Option parsing and rendering only; the work is done by RegistryApi.
  */
 import { Command, Options } from "@effect/cli"
-import { NodeSink } from "@effect/platform-node"
+import * as NodeSink from "@effect/platform-node/NodeSink"
 import { Chunk, Effect, Option, Stream } from "effect"
 import { createWriteStream } from "node:fs"
 import { rename, rm } from "node:fs/promises"
