@@ -18,6 +18,8 @@ export const OciLayerNondistributableTar = "application/vnd.oci.image.layer.nond
 export const OciLayerNondistributableTarGzip = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
 export const OciLayerNondistributableTarZstd = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
 export const DockerLayerTarGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+/** Uncompressed Docker layers: not in the Docker spec's list, but written by `docker save` and accepted by containerd. */
+export const DockerLayerTar = "application/vnd.docker.image.rootfs.diff.tar"
 export const DockerForeignLayerTarGzip = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 
 /** Every manifest and index type, for the `Accept` header of a manifest request. */
@@ -33,6 +35,7 @@ const compressionOf: ReadonlyMap<string, LayerCompression> = new Map([
   [OciLayerNondistributableTarGzip, "gzip"],
   [OciLayerNondistributableTarZstd, "zstd"],
   [DockerLayerTarGzip, "gzip"],
+  [DockerLayerTar, "none"],
   [DockerForeignLayerTarGzip, "gzip"]
 ])
 

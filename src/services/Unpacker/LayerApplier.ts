@@ -5,6 +5,7 @@ import { Effect, Option, Stream } from "effect"
 import { constants } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { DirectoryMetadata, type Metadata } from "./DirectoryMetadata.js"
 import { fsCall, fsCallIfExists } from "./FsCall.js"
 import * as RootedPath from "./RootedPath.js"
 import type { TarEntry, TarHeader } from "./TarEntries.js"
@@ -13,6 +14,11 @@ import type { ApplyError, LayerId } from "./UnpackError.js"
 import { LayerTooLarge, MalformedLayer, SpecialFileRefused, UnsafeLayerEntry } from "./UnpackError.js"
 
 export interface ApplyOptions {
+  /**
+   * Where directory metadata waits when several layers go onto one root (the caller applies it after the
+   * last layer). Without it, this layer's directories get their metadata when the layer ends.
+   */
+  readonly directories?: DirectoryMetadata
   /** Refuse a layer whose tar stream is longer than this many bytes. Unbounded when absent. */
   readonly maxLayerBytes?: number
   /** Device nodes and fifos need privileges most unpacks lack: skip them with a warning, or fail. Default skip. */
@@ -34,14 +40,6 @@ const opaqueMarker = ".wh..wh..opq"
 const specialTypes: ReadonlySet<string> = new Set(["character-device", "block-device", "fifo"])
 const xattrPrefix = "SCHILY.xattr."
 const newFileFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
-
-interface Metadata {
-  readonly mode: number
-  readonly uid: number
-  readonly gid: number
-  /** Seconds since the epoch; PAX headers may give fractions. */
-  readonly mtime: number
-}
 
 const paxNumber = (header: TarHeader, key: string): number | undefined => {
   const text = header.pax?.[key]
@@ -112,16 +110,19 @@ class LayerState {
   current: string | undefined = undefined
   // Host paths this layer wrote, with their ancestors: an opaque whiteout keeps exactly these.
   private readonly ours = new Set<string>()
-  // Directory metadata waits for the end of the layer: writing children would move the mtime again, and a
-  // read-only mode would stop the children from being written at all.
-  private readonly directories = new Map<string, Metadata>()
+  private readonly directories: DirectoryMetadata
+  // True when this layer owns `directories` and must apply them itself when it ends.
+  private readonly ownsDirectories: boolean
   private readonly asRoot = process.getuid?.() === 0
 
   constructor(
     private readonly root: string,
     private readonly layer: LayerId,
     private readonly options: ApplyOptions
-  ) {}
+  ) {
+    this.ownsDirectories = options.directories === undefined
+    this.directories = options.directories ?? new DirectoryMetadata()
+  }
 
   apply(entry: TarEntry): Effect.Effect<void, ApplyError | MalformedTar> {
     const { header } = entry
@@ -163,16 +164,7 @@ class LayerState {
   }
 
   finish(): Effect.Effect<void, ApplyError> {
-    // Deepest first, so that a directory made unreadable does not hide its children's turn.
-    const deepestFirst = [...this.directories].sort(([a], [b]) => b.length - a.length)
-    return Effect.forEach(deepestFirst, ([dir, metadata]) =>
-      Effect.gen(this, function*() {
-        const stat = yield* fsCallIfExists("lstat", dir, () => fs.lstat(dir))
-        if (Option.isNone(stat) || !stat.value.isDirectory()) return
-        if (this.asRoot) yield* fsCall("lchown", dir, () => fs.lchown(dir, metadata.uid, metadata.gid))
-        yield* fsCall("chmod", dir, () => fs.chmod(dir, metadata.mode))
-        yield* fsCall("utimes", dir, () => fs.utimes(dir, metadata.mtime, metadata.mtime))
-      }), { discard: true })
+    return this.ownsDirectories ? this.directories.apply() : Effect.void
   }
 
   private unsafe(reason: string): UnsafeLayerEntry {
@@ -216,11 +208,14 @@ class LayerState {
       const target = path.join(dir, resolved.name)
       const existing = yield* fsCallIfExists("lstat", target, () => fs.lstat(target))
       const merge = Option.isSome(existing) && existing.value.isDirectory() && keepDirectory
-      if (Option.isSome(existing) && !merge) {
-        yield* fsCall("remove", target, () => fs.rm(target, { recursive: true, force: true }))
-      }
+      if (Option.isSome(existing) && !merge) yield* this.remove(target)
       return { target, merge }
     })
+  }
+
+  private remove(target: string) {
+    this.directories.forget(target)
+    return fsCall("remove", target, () => fs.rm(target, { recursive: true, force: true }))
   }
 
   private markOurs(hostPath: string) {
@@ -314,7 +309,7 @@ class LayerState {
       const target = path.join(dir.value, hidden)
       // A whiteout hides what lower layers put there; what this layer wrote stays (OCI image spec).
       if (this.ours.has(target)) return
-      yield* fsCall("remove", target, () => fs.rm(target, { recursive: true, force: true }))
+      yield* this.remove(target)
     })
   }
 
@@ -344,7 +339,7 @@ class LayerState {
       for (const child of children) {
         const childPath = path.join(dir, child.name)
         if (!this.ours.has(childPath)) {
-          yield* fsCall("remove", childPath, () => fs.rm(childPath, { recursive: true, force: true }))
+          yield* this.remove(childPath)
         } else if (child.isDirectory()) {
           yield* this.hideLower(childPath)
         }

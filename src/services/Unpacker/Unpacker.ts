@@ -10,6 +10,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import type * as Digest from "../../domain/Digest.js"
+import { DirectoryMetadata, removeTree } from "./DirectoryMetadata.js"
 import { fsCall, fsCallIfExists } from "./FsCall.js"
 import type { LayerStats } from "./LayerApplier.js"
 import { applyLayer } from "./LayerApplier.js"
@@ -94,12 +95,11 @@ const destinationState = (dest: string): Effect.Effect<DestinationState, UnpackI
 
 const randomSuffix = () => randomBytes(6).toString("hex")
 
-const removeTree = (dir: string) =>
-  Effect.promise(() => fs.rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined))
+const removeDirectory = (dir: string) => Effect.promise(() => removeTree(dir))
 
 // A directory removed with everything in it when the scope closes, however it closes.
 const scopedDirectory = (prefix: string): Effect.Effect<string, UnpackIoError, Scope.Scope> =>
-  Effect.acquireRelease(fsCall("mkdtemp", `${prefix}XXXXXX`, () => fs.mkdtemp(prefix)), removeTree)
+  Effect.acquireRelease(fsCall("mkdtemp", `${prefix}XXXXXX`, () => fs.mkdtemp(prefix)), removeDirectory)
 
 // The tree goes into `temp` only when a rename from there to `dest` is possible: same file system.
 const stagingParent = (parent: string, temp: string | undefined) =>
@@ -119,7 +119,8 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? defaultConcurrency))
     const applyOptions = {
       maxLayerBytes: options.maxLayerBytes ?? defaultMaxLayerBytes,
-      specialFiles: options.specialFiles ?? "skip"
+      specialFiles: options.specialFiles ?? "skip",
+      directories: new DirectoryMetadata()
     } as const
     const progress = options.onProgress ?? (() => undefined)
     const layers = input.layers
@@ -203,6 +204,7 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
       })
     }
 
+    yield* applyOptions.directories.apply()
     yield* install(root, dest, before)
     return { dest, layers: results }
   }).pipe(Effect.scoped, Effect.withSpan("Unpacker.unpack"))
@@ -220,11 +222,5 @@ const install = (root: string, dest: string, before: DestinationState) =>
     yield* fsCall("rename", dest, () => fs.rename(root, dest)).pipe(
       Effect.tapError(() => Effect.promise(() => fs.rename(aside, dest).catch(() => undefined)))
     )
-    yield* fsCall("remove", aside, () => fs.rm(aside, { recursive: true, force: true, maxRetries: 3 })).pipe(
-      Effect.catchAll((e) =>
-        Effect.logWarning(`the previous tree could not be removed: ${e.message}`).pipe(
-          Effect.annotateLogs({ path: aside })
-        )
-      )
-    )
+    yield* removeDirectory(aside)
   }))

@@ -22,7 +22,8 @@ describe("MediaType.layerCompression", () => {
     ["application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", "gzip"],
     ["application/vnd.oci.image.layer.nondistributable.v1.tar+zstd", "zstd"],
     ["application/vnd.docker.image.rootfs.diff.tar.gzip", "gzip"],
-    ["application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", "gzip"]
+    ["application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", "gzip"],
+    ["application/vnd.docker.image.rootfs.diff.tar", "none"]
   ])("reads %s as %s", (mediaType, compression) => {
     expect(MediaType.layerCompression(mediaType)).toStrictEqual(Option.some(compression))
   })
@@ -31,7 +32,6 @@ describe("MediaType.layerCompression", () => {
     MediaType.OciConfig,
     MediaType.OciManifest,
     "application/vnd.oci.image.layer.v1.tar+bzip2",
-    "application/vnd.docker.image.rootfs.diff.tar",
     "application/octet-stream",
     ""
   ])("knows no compression for %s, which is not a layer type it can unpack", (mediaType) => {
