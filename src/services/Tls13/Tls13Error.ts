@@ -35,6 +35,14 @@ export class HandshakeFailure extends Data.TaggedError("HandshakeFailure")<{ rea
   }
 }
 
+/** The peer does not speak TLS 1.3 (a ClientHello without 0x0304 in supported_versions). */
+export class UnsupportedVersion extends Data.TaggedError("UnsupportedVersion")<{ readonly offered: ReadonlyArray<number> }> {
+  override get message() {
+    const offered = this.offered.map((version) => `0x${version.toString(16)}`).join(", ")
+    return `peer does not offer TLS 1.3 (offered: ${offered === "" ? "none" : offered})`
+  }
+}
+
 /** A record whose authentication tag does not verify: corrupted or tampered in transit. */
 export class BadRecordMac extends Data.TaggedError("BadRecordMac")<{ readonly sequenceNumber: number }> {
   override get message() {
@@ -99,6 +107,7 @@ export type ProtocolError =
   | UnexpectedMessage
   | IllegalParameter
   | HandshakeFailure
+  | UnsupportedVersion
   | BadRecordMac
   | RecordOverflow
   | DecryptError
@@ -108,6 +117,7 @@ const protocolTags: ReadonlySet<string> = new Set<ProtocolError["_tag"]>([
   "UnexpectedMessage",
   "IllegalParameter",
   "HandshakeFailure",
+  "UnsupportedVersion",
   "BadRecordMac",
   "RecordOverflow",
   "DecryptError"
@@ -127,6 +137,8 @@ export const alertFor = (error: ProtocolError): AlertDescription => {
       return AlertDescription.illegal_parameter
     case "HandshakeFailure":
       return AlertDescription.handshake_failure
+    case "UnsupportedVersion":
+      return AlertDescription.protocol_version
     case "BadRecordMac":
       return AlertDescription.bad_record_mac
     case "RecordOverflow":

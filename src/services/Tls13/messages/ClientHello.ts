@@ -3,7 +3,7 @@
 // The decoder exists for the server role and for round-trip tests.
 import { ByteReader } from "../ByteReader.js"
 import { ByteWriter } from "../ByteWriter.js"
-import { DecodeError } from "../Tls13Error.js"
+import { DecodeError, IllegalParameter } from "../Tls13Error.js"
 import { ExtensionType, type Extensions, legacyVersion, readExtensions, writeExtensions } from "./Extension.js"
 import { frameHandshake, HandshakeType } from "./HandshakeType.js"
 
@@ -112,7 +112,10 @@ export const decodeClientHello = (body: Uint8Array): ClientHello => {
   const sessionId = reader.vector(1, "legacy_session_id")
   if (sessionId.length > 32) throw new DecodeError({ reason: "legacy_session_id longer than 32 bytes" })
   const cipherSuites = reader.nested(2, "cipher_suites", (r) => r.each((item) => item.u16("cipher suite")), 2)
-  reader.vector(1, "legacy_compression_methods", 1)
+  const compression = reader.vector(1, "legacy_compression_methods", 1)
+  if (compression.length !== 1 || compression[0] !== 0) {
+    throw new IllegalParameter({ reason: "legacy_compression_methods is not the single null method" })
+  }
   const extensions: Extensions = readExtensions(reader, "ClientHello")
   reader.end("ClientHello")
   return {

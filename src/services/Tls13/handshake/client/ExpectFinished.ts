@@ -9,6 +9,7 @@ import { decodeFinished, encodeFinished } from "../../messages/Finished.js"
 import { HandshakeType } from "../../messages/HandshakeType.js"
 import { chooseScheme, sign, signedContent } from "../../SignatureScheme.js"
 import { ClientCertificateFailed, DecryptError, HandshakeFailure } from "../../Tls13Error.js"
+import { ApplicationTraffic } from "../ApplicationTraffic.js"
 import type { HandshakeSecrets } from "../HandshakeSecrets.js"
 import type { ClientAuthentication } from "./ClientAuthentication.js"
 import type { ClientContext } from "./ClientContext.js"
@@ -41,7 +42,7 @@ export class ExpectFinished implements ClientState {
       const verifyData = KeySchedule.finishedVerifyData(suite, this.secrets.clientTraffic, context.transcript.current())
       context.sendHandshake(encodeFinished(verifyData))
       context.records.setWriteKey(suite, application.client)
-      return new Connected(suite, application.client, application.server)
+      return new Connected(new ApplicationTraffic(suite, application.client, application.server))
     }
     const authentication = this.clientAuthentication
     if (authentication === undefined) return finish()
