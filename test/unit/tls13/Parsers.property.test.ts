@@ -256,13 +256,19 @@ describe("the client connection under hostile server bytes", () => {
           offset += chunk.length
           return copy
         }
-        const { events } = connectScripted(config(), { leaf, onTheWire })
-        await until(() => events.connected || events.failures.length > 0)
+        const { client, events } = connectScripted(config(), { leaf, onTheWire })
+        await until(() => events.connected || events.failures.length > 0).catch(() => undefined)
+        // A changed length byte leaves the client waiting for bytes the server never sends; the server then
+        // closes, as a real one would after its own timeout.
+        if (!events.connected && events.failures.length === 0) {
+          client.transportEnded()
+          await until(() => events.failures.length > 0)
+        }
         const tags = events.failures.map((error) => (error as unknown as { _tag?: string })._tag ?? error.message)
         expect(tags.every((tag) => typedTags.has(tag))).toBe(true)
         expect(events.connected || tags.length === 1).toBe(true)
       }),
-      { numRuns: 40 }
+      { numRuns: 40, examples: [[3, 3], [4, 1]] }
     )
   })
 })
