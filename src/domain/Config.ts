@@ -1,10 +1,12 @@
 /**
- * How the client reaches its registry: host, connection mode (plain HTTP, TLS, custom TLS) and timeouts.
- * Built with the seed's builder, `Config.builder().host(h).noTls()`; checked once by `validate`, which turns
- * the host text into an origin and refuses a scheme that contradicts the mode.
+ * How the client reaches its registry: host, connection mode (plain HTTP, TLS, custom TLS, RA-TLS) and
+ * timeouts. Built with the seed's builder, `Config.builder().host(h).noTls()`; checked once by `validate`,
+ * which turns the host text into an origin and refuses a scheme that contradicts the mode.
  */
 import { Data, Duration, Either } from "effect"
+import * as crypto from "node:crypto"
 import type * as tls from "node:tls"
+import type { RaTlsCertResolver } from "../services/RaTlsCredentials/RaTlsCertResolver.js"
 
 /** PEM text (one or more certificates) or its bytes. */
 export type Pem = string | Uint8Array
@@ -13,6 +15,14 @@ export type Mode =
   | { readonly _tag: "NoTls" }
   | { readonly _tag: "Tls"; readonly rootCertificates: ReadonlyArray<Pem> }
   | { readonly _tag: "CustomTls"; readonly options: tls.ConnectionOptions }
+  | RaTlsMode
+
+/** RA-TLS on the project's own TLS 1.3 engine: the server is checked against the roots, the client attests. */
+export interface RaTlsMode {
+  readonly _tag: "RaTls"
+  readonly rootCertificates: ReadonlyArray<Pem>
+  readonly certResolver: RaTlsCertResolver
+}
 
 export interface Timeouts {
   /** Time allowed for TCP connect plus TLS handshake. */
@@ -71,6 +81,15 @@ class HostStep {
     return this.finish({ _tag: "CustomTls", options })
   }
 
+  /**
+   * RA-TLS (the seed's `.ratls(root_cert_store, cert_resolver)`): the server certificate must lead to one of
+   * the roots (PEM, bundles allowed), and the client answers the server's challenge with `certResolver`.
+   */
+  raTls(rootCertificates: Pem | ReadonlyArray<Pem>, certResolver: RaTlsCertResolver): Config {
+    const roots = Array.isArray(rootCertificates) ? rootCertificates : [rootCertificates as Pem]
+    return this.finish({ _tag: "RaTls", rootCertificates: roots, certResolver })
+  }
+
   private finish(mode: Mode): Config {
     return { host: this.hostText, mode, timeouts: this.timeouts, maxSockets: this.sockets }
   }
@@ -126,6 +145,10 @@ export const validate = (config: Config): Either.Either<ResolvedConfig, InvalidC
   if (!Number.isInteger(config.maxSockets) || config.maxSockets < 1) {
     return Either.left(new InvalidConfig({ host: config.host, reason: "maxSockets must be a positive integer" }))
   }
+  if (config.mode._tag === "RaTls") {
+    const roots = Either.mapLeft(rootCertificateList(config.mode.rootCertificates), (reason) => new InvalidConfig({ host: config.host, reason }))
+    if (Either.isLeft(roots)) return Either.left(roots.left)
+  }
   return Either.right({ ...config, origin: new URL(url.origin) })
 }
 
@@ -137,5 +160,29 @@ export const modeName = (mode: Mode): string => {
       return "tls"
     case "CustomTls":
       return "custom tls"
+    case "RaTls":
+      return "ra-tls"
   }
+}
+
+const pemCertificate = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g
+
+/**
+ * The roots as one PEM certificate each (PEM texts are split into their certificates, bytes that are not
+ * PEM are taken as one DER certificate), or why one of them is not a certificate.
+ */
+export const rootCertificateList = (roots: ReadonlyArray<Pem>): Either.Either<ReadonlyArray<string>, string> => {
+  const certificates: Array<string> = []
+  for (const root of roots) {
+    const text = typeof root === "string" ? root : Buffer.from(root).toString("latin1")
+    const pems = text.match(pemCertificate) ?? [typeof root === "string" ? root : Buffer.from(root)]
+    for (const pem of pems) {
+      try {
+        certificates.push(new crypto.X509Certificate(pem).toString())
+      } catch {
+        return Either.left(`root certificate ${certificates.length} is not a valid X.509 certificate`)
+      }
+    }
+  }
+  return certificates.length === 0 ? Either.left("no root certificate given") : Either.right(certificates)
 }

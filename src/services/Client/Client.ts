@@ -13,6 +13,7 @@ import * as Platform from "../../domain/Platform.js"
 import * as Reference from "../../domain/Reference.js"
 import type { HttpTransport } from "../HttpTransport/HttpTransport.js"
 import * as NodeHttpTransport from "../HttpTransport/NodeHttpTransport.js"
+import * as RaTlsHttpTransport from "../HttpTransport/RaTlsHttpTransport.js"
 import * as RegistryApi from "../RegistryApi/RegistryApi.js"
 import type { UnpackError } from "../Unpacker/UnpackError.js"
 import { Unpacker, type UnpackOptions, type UnpackResult } from "../Unpacker/Unpacker.js"
@@ -180,8 +181,9 @@ export const make: Effect.Effect<Client["Type"], never, RegistryApi.RegistryApi 
 /** The client over whatever RegistryApi (and so transport) the caller provides. */
 export const layerWithoutDependencies: Layer.Layer<Client, never, RegistryApi.RegistryApi | Unpacker> = Layer.effect(Client, make)
 
-/** The transport Layer a config asks for. */
-export const transportLayer = (config: Config.ResolvedConfig): Layer.Layer<HttpTransport> => NodeHttpTransport.layer(config)
+/** The transport Layer a config asks for: Node's stack, or the TLS 1.3 engine for RA-TLS. */
+export const transportLayer = (config: Config.ResolvedConfig): Layer.Layer<HttpTransport> =>
+  config.mode._tag === "RaTls" ? RaTlsHttpTransport.layer(config, config.mode) : NodeHttpTransport.layer(config)
 
 /** The registry client alone, for a config. */
 export const registryLayer = (config: Config.Config): Layer.Layer<RegistryApi.RegistryApi, Config.InvalidConfig> =>

@@ -3,7 +3,7 @@
  * Node's TLS, or any `createConnection` (the RA-TLS engine plugs in there). Node's error codes are sorted
  * into connection, timeout and TLS failures here, so callers can tell a wrong CA from a refused port.
  */
-import { NodeStream } from "@effect/platform-node"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Duration, Effect, Layer, Stream } from "effect"
 import type { Scope } from "effect"
 import * as http from "node:http"
@@ -186,5 +186,8 @@ export const optionsFor = (config: ResolvedConfig): NodeTransportOptions => {
       }
     case "CustomTls":
       return { ...base, tls: config.mode.options }
+    case "RaTls":
+      // Timeouts and pool size only: RaTlsHttpTransport adds the socket factory of the RA-TLS engine.
+      return base
   }
 }
