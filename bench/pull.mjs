@@ -1,0 +1,35 @@
+// Our side of the unpack benchmark, in its own process so that its peak RSS is its own: the built client
+// (dist/, as shipped) pulls an image and unpacks it, then prints one JSON line of stage timings, each in ms
+// since `started` (`startedAtMs` is how long node took to start and load the modules).
+// Usage: node bench/pull.mjs '{"host":"127.0.0.1:PORT","repository":"…","reference":"…","dest":"…","temp":"…"}'
+import { Effect } from "effect"
+import { Client, Config } from "../dist/index.js"
+
+const job = JSON.parse(process.argv[2] ?? "{}")
+const started = performance.now()
+const applied = []
+
+const program = Effect.gen(function*() {
+  const client = yield* Client.Client
+  const info = yield* client.getImageInfo(job.repository, job.reference)
+  const infoMs = performance.now() - started
+  const result = yield* client.unpackImage(info, job.dest, job.temp, {
+    ...(job.concurrency === undefined ? {} : { concurrency: job.concurrency }),
+    onProgress: (event) => {
+      if (event._tag === "LayerApplied") applied.push(performance.now() - started)
+    }
+  })
+  return { infoMs, result }
+}).pipe(Effect.provide(Client.layer(Config.builder().host(job.host).noTls())))
+
+const { infoMs, result } = await Effect.runPromise(program)
+const usage = process.resourceUsage()
+process.stdout.write(`${JSON.stringify({
+  startedAtMs: started,
+  infoMs,
+  totalMs: performance.now() - started,
+  layerAppliedAtMs: applied,
+  layers: result.layers.map((l) => ({ entries: l.entries, tarBytes: l.tarBytes })),
+  maxRssKiB: usage.maxRSS,
+  cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000
+})}\n`)
