@@ -7,10 +7,11 @@ import { rmSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { BenchContext, Scenario } from "./Scenario.js"
+import { tlsThroughput } from "./scenarios/TlsThroughput.js"
 import { unpackImage } from "./scenarios/UnpackImage.js"
 import { renderReport } from "./Table.js"
 
-const scenarios: ReadonlyArray<Scenario> = [unpackImage]
+const scenarios: ReadonlyArray<Scenario> = [unpackImage, tlsThroughput]
 
 interface Options {
   readonly runs: number
