@@ -93,6 +93,14 @@ export class Client {
     return settle(this.runtime, Effect.flatMap(EffectClient.Client, (client) => client.getImageInfo(appName, reference, options)))
   }
 
+  /**
+   * Pulls every layer and unpacks the image into `dest`, all or nothing; `temp` holds downloads and the
+   * staging tree when it is on the same file system as `dest`. Progress arrives through `options.onProgress`.
+   */
+  unpackImage(imageInfo: ImageInfo, dest: string, temp?: string, options?: EffectClient.UnpackOptions): Promise<EffectClient.UnpackResult> {
+    return settle(this.runtime, Effect.flatMap(EffectClient.Client, (client) => client.unpackImage(imageInfo, dest, temp, options)))
+  }
+
   /** Closes the client's connections. */
   close(): Promise<void> {
     return this.runtime.dispose()
