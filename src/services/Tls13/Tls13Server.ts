@@ -59,8 +59,9 @@ const serve = (
 ): net.Server => {
   const report = options.onHandshakeError ?? ((failure) => Effect.runFork(logFailedHandshake(failure)))
   return net.createServer((tcp) => {
-    const failed = (error: Error) =>
-      report({ error, remoteAddress: tcp.remoteAddress, remotePort: tcp.remotePort })
+    // Read now: once the socket is destroyed Node no longer knows the peer's address.
+    const { remoteAddress, remotePort } = tcp
+    const failed = (error: Error) => report({ error, remoteAddress, remotePort })
     let certificateRequest: CertificateRequestPolicy | undefined
     try {
       certificateRequest = options.certificateRequest?.()
