@@ -3,7 +3,9 @@
 // since `started` (`startedAtMs` is how long node took to start and load the modules).
 // Usage: node bench/pull.mjs '{"host":"127.0.0.1:PORT","repository":"…","reference":"…","dest":"…","temp":"…"}'
 import { Effect } from "effect"
-import { Client, Config } from "../dist/index.js"
+// Only the modules a pull needs, not the whole index: what a lean consumer of the library would load.
+import * as Config from "../dist/domain/Config.js"
+import * as Client from "../dist/services/Client/Client.js"
 
 const job = JSON.parse(process.argv[2] ?? "{}")
 const started = performance.now()

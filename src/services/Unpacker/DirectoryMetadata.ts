@@ -2,11 +2,12 @@
 // a directory's mtime, and a read-only directory from a lower layer would stop an unprivileged unpack from
 // adding to it or deleting in it in a later layer; so directories stay owner-writable while layers are
 // applied and take their final metadata, deepest first, at the end.
-import { Effect, Option } from "effect"
+import type { Effect } from "effect"
+import { chmodSync, lchownSync, lstatSync, utimesSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { fsCall, fsCallIfExists } from "./FsCall.js"
-import type { UnpackIoError } from "./UnpackError.js"
+import { fsSync, trySync } from "./FsCall.js"
+import { UnpackIoError } from "./UnpackError.js"
 
 export interface Metadata {
   readonly mode: number
@@ -37,14 +38,15 @@ export class DirectoryMetadata {
   apply(): Effect.Effect<void, UnpackIoError> {
     const deepestFirst = [...this.pending].sort(([a], [b]) => b.length - a.length)
     this.pending.clear()
-    return Effect.forEach(deepestFirst, ([dir, metadata]) =>
-      Effect.gen(this, function*() {
-        const stat = yield* fsCallIfExists("lstat", dir, () => fs.lstat(dir))
-        if (Option.isNone(stat) || !stat.value.isDirectory()) return
-        if (this.asRoot) yield* fsCall("lchown", dir, () => fs.lchown(dir, metadata.uid, metadata.gid))
-        yield* fsCall("chmod", dir, () => fs.chmod(dir, metadata.mode))
-        yield* fsCall("utimes", dir, () => fs.utimes(dir, metadata.mtime, metadata.mtime))
-      }), { discard: true })
+    return trySync(() => {
+      for (const [dir, metadata] of deepestFirst) {
+        const stat = fsSync("lstat", dir, () => lstatSync(dir, { throwIfNoEntry: false }))
+        if (stat === undefined || !stat.isDirectory()) continue
+        if (this.asRoot) fsSync("lchown", dir, () => lchownSync(dir, metadata.uid, metadata.gid))
+        fsSync("chmod", dir, () => chmodSync(dir, metadata.mode))
+        fsSync("utimes", dir, () => utimesSync(dir, metadata.mtime, metadata.mtime))
+      }
+    }, (u): u is UnpackIoError => u instanceof UnpackIoError)
   }
 }
 

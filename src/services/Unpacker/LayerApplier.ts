@@ -1,17 +1,20 @@
 // Applies one uncompressed layer tar onto a root directory by the OCI changeset rules: entries in order,
 // whiteouts and opaque whiteouts delete what lower layers put there, later entries replace earlier ones,
-// and metadata (mode, owner, mtime) follows the headers. Every path goes through RootedPath.
-import { Effect, Option, Stream } from "effect"
-import { constants } from "node:fs"
-import * as fs from "node:fs/promises"
+// and metadata (mode, owner, mtime) follows the headers. Every path goes through RootedPath. Entries are
+// decided and applied with synchronous file-system calls (microseconds each, where a thread-pool round trip
+// per call would dominate), except the creation of small files, which the FileLane's thread does meanwhile.
+import { Effect, Either, Stream } from "effect"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { DirectoryMetadata, type Metadata } from "./DirectoryMetadata.js"
-import { fsCall, fsCallIfExists } from "./FsCall.js"
+import { FileLane, maxFileBytes } from "./FileLane.js"
+import { errorCode, fsSync } from "./FsCall.js"
+import { KnownDirectories } from "./KnownDirectories.js"
 import * as RootedPath from "./RootedPath.js"
-import type { TarEntry, TarHeader } from "./TarEntries.js"
+import type { BodySink, EntryHandler, TarHeader } from "./TarEntries.js"
 import { forEachEntry, MalformedTar } from "./TarEntries.js"
 import type { ApplyError, LayerId } from "./UnpackError.js"
-import { LayerTooLarge, MalformedLayer, SpecialFileRefused, UnsafeLayerEntry } from "./UnpackError.js"
+import { LayerTooLarge, MalformedLayer, SpecialFileRefused, UnpackIoError, UnsafeLayerEntry } from "./UnpackError.js"
 
 export interface ApplyOptions {
   /**
@@ -19,6 +22,10 @@ export interface ApplyOptions {
    * last layer). Without it, this layer's directories get their metadata when the layer ends.
    */
   readonly directories?: DirectoryMetadata
+  /** The directories of the root known to exist, shared by the layers applied onto one root. */
+  readonly knownDirectories?: KnownDirectories
+  /** Where small files are written, shared by the layers applied onto one root; the caller closes it. */
+  readonly fileLane?: FileLane
   /** Refuse a layer whose tar stream is longer than this many bytes. Unbounded when absent. */
   readonly maxLayerBytes?: number
   /** Device nodes and fifos need privileges most unpacks lack: skip them with a warning, or fail. Default skip. */
@@ -39,7 +46,14 @@ const whiteoutPrefix = ".wh."
 const opaqueMarker = ".wh..wh..opq"
 const specialTypes: ReadonlySet<string> = new Set(["character-device", "block-device", "fifo"])
 const xattrPrefix = "SCHILY.xattr."
-const newFileFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+const newFileFlags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW
+
+// A file's body is written in batches of this many bytes (or iovecs, below Linux's IOV_MAX of 1024).
+const writeBatchBytes = 1024 * 1024
+const writeBatchChunks = 512
+
+// Files up to this size go to the FileLane whole; larger ones are written here, a batch at a time.
+const smallFileBytes = maxFileBytes
 
 const paxNumber = (header: TarHeader, key: string): number | undefined => {
   const text = header.pax?.[key]
@@ -59,16 +73,19 @@ const boundedBy = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   layer: LayerId,
   limit: number,
-  count: (n: number) => void
+  onBatch: (seen: number) => Effect.Effect<void>
 ): Stream.Stream<Uint8Array, E | LayerTooLarge, R> =>
   Stream.suspend(() => {
     let seen = 0
-    return Stream.mapEffect(bytes, (chunk) => {
-      seen += chunk.length
-      count(seen)
-      return seen > limit ? Effect.fail(new LayerTooLarge({ layer, limit })) : Effect.succeed(chunk)
+    return Stream.mapChunksEffect(bytes, (chunks) => {
+      for (const chunk of chunks) seen += chunk.length
+      return seen > limit ? Effect.fail(new LayerTooLarge({ layer, limit })) : Effect.as(onBatch(seen), chunks)
     })
   })
+
+const isApplyFailure = (u: unknown): u is ApplyError =>
+  u instanceof UnsafeLayerEntry || u instanceof MalformedLayer || u instanceof SpecialFileRefused ||
+  u instanceof LayerTooLarge || u instanceof UnpackIoError
 
 /**
  * Applies the tar stream `tar` of layer `layer` onto `root`, an absolute path without symlinks that holds the
@@ -80,17 +97,34 @@ export const applyLayer = <E, R>(
   tar: Stream.Stream<Uint8Array, E, R>,
   options: ApplyOptions = {}
 ): Effect.Effect<LayerStats, ApplyError | E, R> =>
+  options.fileLane !== undefined
+    ? applyWith(root, layer, tar, options, options.fileLane)
+    : Effect.acquireUseRelease(
+      Effect.sync(() => new FileLane()),
+      (lane) => applyWith(root, layer, tar, options, lane),
+      (lane) => Effect.promise(() => lane.close())
+    )
+
+const applyWith = <E, R>(
+  root: string,
+  layer: LayerId,
+  tar: Stream.Stream<Uint8Array, E, R>,
+  options: ApplyOptions,
+  lane: FileLane
+): Effect.Effect<LayerStats, ApplyError | E, R> =>
   Effect.suspend(() => {
-    const state = new LayerState(root, layer, options)
+    const state = new LayerState(root, layer, options, lane)
     let tarBytes = 0
-    const bytes = boundedBy(tar, layer, options.maxLayerBytes ?? Number.POSITIVE_INFINITY, (n) => {
-      tarBytes = n
+    const bytes = boundedBy(tar, layer, options.maxLayerBytes ?? Number.POSITIVE_INFINITY, (seen) => {
+      tarBytes = seen
+      return state.drainLogs()
     })
-    return forEachEntry(bytes, (entry) => state.apply(entry)).pipe(
+    return forEachEntry(bytes, state, isApplyFailure).pipe(
       Effect.catchIf(
         (e): e is MalformedTar => e instanceof MalformedTar,
         (e) => Effect.fail(new MalformedLayer({ layer, entry: state.current, reason: e.reason }))
       ),
+      Effect.ensuring(Effect.suspend(() => state.drainLogs())),
       Effect.zipRight(Effect.suspend(() => state.finish())),
       Effect.map((): LayerStats => ({
         entries: state.entries,
@@ -102,7 +136,106 @@ export const applyLayer = <E, R>(
     )
   })
 
-class LayerState {
+const writeAll = (fd: number, target: string, chunks: ReadonlyArray<Uint8Array>, total: number) => {
+  const written = fsSync("write", target, () => fs.writevSync(fd, chunks))
+  if (written === total) return
+  // A short write (a full disk says so on the next call): the rest one chunk at a time.
+  let skip = written
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length
+      continue
+    }
+    for (let at = skip; at < chunk.length;) {
+      at += fsSync("write", target, () => fs.writeSync(fd, chunk, at))
+    }
+    skip = 0
+  }
+}
+
+// The body of a new regular file: written in batches, then owner, mode and mtime, then closed.
+class FileBody implements BodySink {
+  private pending: Array<Uint8Array> = []
+  private pendingBytes = 0
+  private open = true
+
+  constructor(
+    private readonly fd: number,
+    private readonly target: string,
+    private readonly metadata: Metadata,
+    private readonly asRoot: boolean,
+    private readonly chmod: boolean
+  ) {}
+
+  write(chunk: Uint8Array) {
+    this.pending.push(chunk)
+    this.pendingBytes += chunk.length
+    if (this.pendingBytes >= writeBatchBytes || this.pending.length >= writeBatchChunks) this.flush()
+  }
+
+  private flush() {
+    if (this.pending.length === 0) return
+    const chunks = this.pending
+    const total = this.pendingBytes
+    this.pending = []
+    this.pendingBytes = 0
+    writeAll(this.fd, this.target, chunks, total)
+  }
+
+  end() {
+    const { fd, metadata, target } = this
+    try {
+      this.flush()
+      if (this.asRoot) fsSync("chown", target, () => fs.fchownSync(fd, metadata.uid, metadata.gid))
+      // After chown, which clears setuid and setgid.
+      if (this.chmod) fsSync("chmod", target, () => fs.fchmodSync(fd, metadata.mode))
+      fsSync("utimes", target, () => fs.futimesSync(fd, metadata.mtime, metadata.mtime))
+    } finally {
+      this.close()
+    }
+  }
+
+  abort() {
+    this.close()
+  }
+
+  private close() {
+    if (!this.open) return
+    this.open = false
+    fs.closeSync(this.fd)
+  }
+}
+
+// The body of a small file, gathered whole and handed to the lane with its metadata.
+class SmallFileBody implements BodySink {
+  private chunks: Array<Uint8Array> = []
+  private bytes = 0
+
+  constructor(
+    private readonly lane: FileLane,
+    private readonly target: string,
+    private readonly metadata: Metadata,
+    private readonly chown: boolean,
+    private readonly chmod: boolean
+  ) {}
+
+  write(chunk: Uint8Array) {
+    this.chunks.push(chunk)
+    this.bytes += chunk.length
+  }
+
+  end() {
+    const { bytes, chmod, chown, chunks, metadata, target } = this
+    this.chunks = []
+    this.lane.write({ target, flags: newFileFlags, metadata, chunks, bytes, chown, chmod })
+  }
+
+  abort() {
+    this.chunks = []
+  }
+}
+
+class LayerState implements EntryHandler {
   entries = 0
   specialFilesSkipped = 0
   xattrsSkipped = 0
@@ -111,60 +244,126 @@ class LayerState {
   // Host paths this layer wrote, with their ancestors: an opaque whiteout keeps exactly these.
   private readonly ours = new Set<string>()
   private readonly directories: DirectoryMetadata
+  private readonly known: KnownDirectories
   // True when this layer owns `directories` and must apply them itself when it ends.
   private readonly ownsDirectories: boolean
   private readonly asRoot = process.getuid?.() === 0
+  private readonly umask = process.umask()
+  private readonly uid = process.geteuid?.()
+  private readonly gid = process.getegid?.()
+  // Log lines of synchronous code, emitted between batches of bytes.
+  private readonly logs: Array<Effect.Effect<void>> = []
 
   constructor(
     private readonly root: string,
     private readonly layer: LayerId,
-    private readonly options: ApplyOptions
+    private readonly options: ApplyOptions,
+    private readonly lane: FileLane
   ) {
     this.ownsDirectories = options.directories === undefined
     this.directories = options.directories ?? new DirectoryMetadata()
+    this.known = options.knownDirectories ?? new KnownDirectories()
   }
 
-  apply(entry: TarEntry): Effect.Effect<void, ApplyError | MalformedTar> {
-    const { header } = entry
+  wait(header: TarHeader, ready: () => void): boolean {
+    this.lane.check()
+    if (this.lane.idle) return false
+    if (!this.lane.full && !this.touchesLane(header)) return false
+    this.lane.onProgress(ready)
+    return true
+  }
+
+  settled(done: () => void): boolean {
+    this.lane.check()
+    if (this.lane.idle) return false
+    this.lane.onProgress(done)
+    return true
+  }
+
+  // Whether applying `header` could look at or change a path the lane is still writing (or below one):
+  // only plain files and directories in places the lane does not hold go ahead of it.
+  private touchesLane(header: TarHeader): boolean {
+    const type = header.type
+    if (type !== "file" && type !== "contiguous-file" && type !== "directory") return true
+    const cleaned = RootedPath.clean(header.name)
+    if (Either.isLeft(cleaned)) return false
+    const components = cleaned.right
+    const base = components[components.length - 1]
+    if (base === undefined) return false
+    if (base.startsWith(whiteoutPrefix)) return true
+    let resolved: RootedPath.Resolved
+    try {
+      resolved = RootedPath.resolveSync(this.root, components, "follow", this.known)
+    } catch {
+      return true
+    }
+    const first = resolved.missing[0]
+    if (first !== undefined) return this.lane.pending(path.join(resolved.parent, first))
+    const target = path.join(resolved.parent, resolved.name)
+    if (this.lane.pending(target)) return true
+    // Whatever is there now gets removed, unless a directory merges into a directory.
+    if (this.known.has(target)) return type !== "directory"
+    if (this.known.absent(target)) return false
+    const existing = fs.lstatSync(target, { throwIfNoEntry: false })
+    return existing !== undefined && !(type === "directory" && existing.isDirectory())
+  }
+
+  entry(header: TarHeader): BodySink | undefined {
+    return this.apply(header)
+  }
+
+  /** Applies the entry `header` heads; a file's body goes to the sink returned. Throws `ApplyError`. */
+  private apply(header: TarHeader): BodySink | undefined {
     const name = header.name
     this.current = name
     this.entries += 1
-    return Effect.gen(this, function*() {
-      const components = yield* RootedPath.clean(name)
+    try {
+      const cleaned = RootedPath.clean(name)
+      if (Either.isLeft(cleaned)) throw cleaned.left
+      const components = cleaned.right
       const base = components[components.length - 1]
       if (base !== undefined && base.startsWith(whiteoutPrefix)) {
-        return yield* this.whiteout(components, base)
+        this.whiteout(components, base)
+        return undefined
       }
-      yield* this.noteXattrs(name, header.pax)
+      this.noteXattrs(name, header.pax)
       const type = header.type ?? "unknown"
       if (type === "directory") {
-        return yield* this.directory(components, metadataOf(header))
+        this.directory(components, metadataOf(header))
+        return undefined
       }
-      if (components.length === 0) {
-        return yield* this.unsafe(`a ${type} cannot take the place of the root directory`)
-      }
+      if (components.length === 0) throw this.unsafe(`a ${type} cannot take the place of the root directory`)
       switch (type) {
         case "file":
         case "contiguous-file":
-          return yield* this.file(components, entry, metadataOf(header))
+          return this.file(components, header.size, metadataOf(header))
         case "symlink":
-          return yield* this.symlink(components, header.linkname ?? "", metadataOf(header))
+          this.symlink(components, header.linkname ?? "", metadataOf(header))
+          return undefined
         case "link":
-          return yield* this.hardLink(components, header.linkname ?? "")
+          this.hardLink(components, header.linkname ?? "")
+          return undefined
       }
-      if (specialTypes.has(type)) return yield* this.special(name, type)
-      return yield* this.malformed(`unsupported entry type ${type}`)
-    }).pipe(
-      Effect.catchTags({
-        UnsafePath: (e) => Effect.fail(this.unsafe(e.reason)),
-        TooManySymlinks: (e) =>
-          Effect.fail(this.unsafe(`more than ${e.limit} symbolic links on the way to ${JSON.stringify(e.path)}`))
-      })
-    )
+      if (specialTypes.has(type)) {
+        this.special(name, type)
+        return undefined
+      }
+      throw this.malformed(`unsupported entry type ${type}`)
+    } catch (thrown) {
+      if (thrown instanceof RootedPath.UnsafePath) throw this.unsafe(thrown.reason)
+      if (thrown instanceof RootedPath.TooManySymlinks) {
+        throw this.unsafe(`more than ${thrown.limit} symbolic links on the way to ${JSON.stringify(thrown.path)}`)
+      }
+      throw thrown
+    }
   }
 
   finish(): Effect.Effect<void, ApplyError> {
     return this.ownsDirectories ? this.directories.apply() : Effect.void
+  }
+
+  drainLogs(): Effect.Effect<void> {
+    return this.logs.length === 0 ? Effect.void : Effect.all(this.logs.splice(0), { discard: true })
   }
 
   private unsafe(reason: string): UnsafeLayerEntry {
@@ -175,47 +374,61 @@ class LayerState {
     return new MalformedLayer({ layer: this.layer, entry: this.current, reason })
   }
 
-  private noteXattrs(name: string, pax: TarHeader["pax"]): Effect.Effect<void> {
-    const names = Object.keys(pax ?? {}).filter((key) => key.startsWith(xattrPrefix))
-    if (names.length === 0) return Effect.void
+  private noteXattrs(name: string, pax: TarHeader["pax"]) {
+    if (pax === null) return
+    const names = Object.keys(pax).filter((key) => key.startsWith(xattrPrefix))
+    if (names.length === 0) return
     this.xattrsSkipped += 1
-    return Effect.logDebug("extended attributes not applied: Node has no call to set them").pipe(
-      Effect.annotateLogs({ layer: String(this.layer), entry: name, xattrs: names.join(",") })
+    this.logs.push(
+      Effect.logDebug("extended attributes not applied: Node has no call to set them").pipe(
+        Effect.annotateLogs({ layer: String(this.layer), entry: name, xattrs: names.join(",") })
+      )
     )
   }
 
-  private special(name: string, type: string): Effect.Effect<void, SpecialFileRefused> {
+  private special(name: string, type: string) {
     if (this.options.specialFiles === "fail") {
-      return Effect.fail(new SpecialFileRefused({ layer: this.layer, entry: name, type }))
+      throw new SpecialFileRefused({ layer: this.layer, entry: name, type })
     }
     this.specialFilesSkipped += 1
-    return Effect.logWarning(`skipping ${type}: creating it needs privileges`).pipe(
-      Effect.annotateLogs({ layer: String(this.layer), entry: name })
+    this.logs.push(
+      Effect.logWarning(`skipping ${type}: creating it needs privileges`).pipe(
+        Effect.annotateLogs({ layer: String(this.layer), entry: name })
+      )
     )
   }
 
-  /** Where a new entry goes: parents created (and recorded as ours), and whatever is there now removed. */
-  private placeFor(components: ReadonlyArray<string>, keepDirectory: boolean) {
-    return Effect.gen(this, function*() {
-      const resolved = yield* RootedPath.resolve(this.root, components, "follow")
-      let dir = resolved.parent
-      for (const missing of resolved.missing) {
-        dir = path.join(dir, missing)
-        const created = dir
-        yield* fsCall("mkdir", created, () => fs.mkdir(created, { mode: 0o755 }))
-        this.markOurs(created)
-      }
-      const target = path.join(dir, resolved.name)
-      const existing = yield* fsCallIfExists("lstat", target, () => fs.lstat(target))
-      const merge = Option.isSome(existing) && existing.value.isDirectory() && keepDirectory
-      if (Option.isSome(existing) && !merge) yield* this.remove(target)
-      return { target, merge }
-    })
+  /** Where a new entry goes, its parents created (and recorded as ours); whatever is there stays for now. */
+  private placeFor(components: ReadonlyArray<string>): string {
+    const resolved = RootedPath.resolveSync(this.root, components, "follow", this.known)
+    let dir = resolved.parent
+    for (const missing of resolved.missing) {
+      dir = path.join(dir, missing)
+      const created = dir
+      fsSync("mkdir", created, () => fs.mkdirSync(created, { mode: 0o755 }))
+      this.known.madeDirectory(created)
+      this.markOurs(created)
+    }
+    return path.join(dir, resolved.name)
+  }
+
+  // Creates `target` optimistically; when something is there already, it is removed and the creation retried.
+  private replacing<A>(operation: string, target: string, create: () => A): A {
+    this.known.createdAt(target)
+    try {
+      return create()
+    } catch (cause) {
+      if (errorCode(cause) !== "EEXIST") throw new UnpackIoError({ path: target, operation, cause })
+    }
+    this.remove(target)
+    this.known.createdAt(target)
+    return fsSync(operation, target, create)
   }
 
   private remove(target: string) {
     this.directories.forget(target)
-    return fsCall("remove", target, () => fs.rm(target, { recursive: true, force: true }))
+    this.known.forget(target)
+    fsSync("remove", target, () => fs.rmSync(target, { recursive: true, force: true }))
   }
 
   private markOurs(hostPath: string) {
@@ -225,125 +438,128 @@ class LayerState {
   }
 
   private directory(components: ReadonlyArray<string>, metadata: Metadata) {
-    return Effect.gen(this, function*() {
-      if (components.length === 0) {
-        this.directories.set(this.root, metadata)
-        return
+    if (components.length === 0) {
+      this.directories.set(this.root, metadata)
+      return
+    }
+    const target = this.placeFor(components)
+    // A directory over a directory merges; over anything else, replaces it.
+    if (!this.known.has(target)) {
+      try {
+        fs.mkdirSync(target, { mode: 0o755 })
+        this.known.madeDirectory(target)
+      } catch (cause) {
+        if (errorCode(cause) !== "EEXIST") throw new UnpackIoError({ path: target, operation: "mkdir", cause })
+        const existing = fsSync("lstat", target, () => fs.lstatSync(target))
+        if (existing.isDirectory()) {
+          this.known.add(target)
+        } else {
+          this.remove(target)
+          fsSync("mkdir", target, () => fs.mkdirSync(target, { mode: 0o755 }))
+          this.known.madeDirectory(target)
+        }
       }
-      const { merge, target } = yield* this.placeFor(components, true)
-      if (!merge) yield* fsCall("mkdir", target, () => fs.mkdir(target, { mode: 0o755 }))
-      this.markOurs(target)
-      this.directories.set(target, metadata)
-    })
+    }
+    this.markOurs(target)
+    this.directories.set(target, metadata)
   }
 
-  private file(components: ReadonlyArray<string>, entry: TarEntry, metadata: Metadata) {
-    return Effect.gen(this, function*() {
-      const { target } = yield* this.placeFor(components, false)
-      this.markOurs(target)
-      yield* Effect.acquireUseRelease(
-        fsCall("create", target, () => fs.open(target, newFileFlags, 0o600)),
-        (handle) =>
-          Effect.gen(this, function*() {
-            yield* entry.forEachChunk((chunk) => fsCall("write", target, () => handle.write(chunk)))
-            if (this.asRoot) yield* fsCall("chown", target, () => handle.chown(metadata.uid, metadata.gid))
-            // After chown, which clears setuid and setgid.
-            yield* fsCall("chmod", target, () => handle.chmod(metadata.mode))
-            yield* fsCall("utimes", target, () => handle.utimes(metadata.mtime, metadata.mtime))
-          }),
-        (handle) => Effect.promise(() => handle.close().catch(() => undefined))
-      )
-    })
+  private file(components: ReadonlyArray<string>, size: number, metadata: Metadata): BodySink {
+    const target = this.placeFor(components)
+    this.markOurs(target)
+    if (!this.known.absent(target) && fs.lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
+      this.remove(target)
+    }
+    this.known.createdAt(target)
+    // Created with its mode; chmod only when the umask or a special bit stands in the way.
+    const chmod = ((metadata.mode & 0o777) & ~this.umask) !== metadata.mode
+    if (size <= smallFileBytes) {
+      const chown = this.asRoot && (metadata.uid !== this.uid || metadata.gid !== this.gid)
+      return new SmallFileBody(this.lane, target, metadata, chown, chmod)
+    }
+    const fd = fsSync("create", target, () => fs.openSync(target, newFileFlags, metadata.mode & 0o777))
+    return new FileBody(fd, target, metadata, this.asRoot, chmod)
   }
 
   private symlink(components: ReadonlyArray<string>, linkTarget: string, metadata: Metadata) {
-    return Effect.gen(this, function*() {
-      const { target } = yield* this.placeFor(components, false)
-      // Written exactly as given: it is only ever followed inside the root, by RootedPath or in the container.
-      yield* fsCall("symlink", target, () => fs.symlink(linkTarget, target))
-      this.markOurs(target)
-      if (this.asRoot) yield* fsCall("lchown", target, () => fs.lchown(target, metadata.uid, metadata.gid))
-      yield* fsCall("lutimes", target, () => fs.lutimes(target, metadata.mtime, metadata.mtime))
-    })
+    const target = this.placeFor(components)
+    // Written exactly as given: it is only ever followed inside the root, by RootedPath or in the container.
+    this.replacing("symlink", target, () => fs.symlinkSync(linkTarget, target))
+    this.markOurs(target)
+    if (this.asRoot) fsSync("lchown", target, () => fs.lchownSync(target, metadata.uid, metadata.gid))
+    fsSync("lutimes", target, () => fs.lutimesSync(target, metadata.mtime, metadata.mtime))
   }
 
   private hardLink(components: ReadonlyArray<string>, linkName: string) {
-    return Effect.gen(this, function*() {
-      const linkComponents = yield* Effect.mapError(
-        RootedPath.clean(linkName),
-        (e) => this.unsafe(`hard link target ${JSON.stringify(linkName)}: ${e.reason}`)
-      )
-      if (linkComponents.length === 0) return yield* this.malformed("a hard link to the root directory")
-      const source = yield* RootedPath.resolve(this.root, linkComponents, "follow")
-      const sourcePath = RootedPath.hostPath(source)
-      const sourceStat = source.missing.length > 0
-        ? Option.none()
-        : yield* fsCallIfExists("lstat", sourcePath, () => fs.lstat(sourcePath))
-      if (Option.isNone(sourceStat)) {
-        return yield* this.malformed(`hard link target ${JSON.stringify(linkName)} is not in the image`)
-      }
-      if (sourceStat.value.isDirectory()) {
-        return yield* this.malformed(`hard link target ${JSON.stringify(linkName)} is a directory`)
-      }
-      const self = yield* RootedPath.resolve(this.root, components, "follow")
-      if (self.missing.length === 0 && RootedPath.hostPath(self) === sourcePath) return
-      const { target } = yield* this.placeFor(components, false)
-      yield* fsCall("link", target, () => fs.link(sourcePath, target))
-      this.markOurs(target)
-    })
+    const cleaned = RootedPath.clean(linkName)
+    if (Either.isLeft(cleaned)) {
+      throw this.unsafe(`hard link target ${JSON.stringify(linkName)}: ${cleaned.left.reason}`)
+    }
+    const linkComponents = cleaned.right
+    if (linkComponents.length === 0) throw this.malformed("a hard link to the root directory")
+    const source = RootedPath.resolveSync(this.root, linkComponents, "follow", this.known)
+    const sourcePath = RootedPath.hostPath(source)
+    const sourceStat = source.missing.length > 0
+      ? undefined
+      : fsSync("lstat", sourcePath, () => fs.lstatSync(sourcePath, { throwIfNoEntry: false }))
+    if (sourceStat === undefined) {
+      throw this.malformed(`hard link target ${JSON.stringify(linkName)} is not in the image`)
+    }
+    if (sourceStat.isDirectory()) {
+      throw this.malformed(`hard link target ${JSON.stringify(linkName)} is a directory`)
+    }
+    const self = RootedPath.resolveSync(this.root, components, "follow", this.known)
+    if (self.missing.length === 0 && RootedPath.hostPath(self) === sourcePath) return
+    const target = this.placeFor(components)
+    this.replacing("link", target, () => fs.linkSync(sourcePath, target))
+    this.markOurs(target)
   }
 
   private whiteout(components: ReadonlyArray<string>, base: string) {
-    return Effect.gen(this, function*() {
-      const dirComponents = components.slice(0, -1)
-      const dir = yield* this.existingDirectory(dirComponents)
-      if (Option.isNone(dir)) return
-      if (base === opaqueMarker) {
-        yield* this.hideLower(dir.value)
-        return
-      }
-      const hidden = base.slice(whiteoutPrefix.length)
-      if (hidden === "" || hidden === "." || hidden === "..") {
-        return yield* this.unsafe("a whiteout must name a file in its directory")
-      }
-      const target = path.join(dir.value, hidden)
-      // A whiteout hides what lower layers put there; what this layer wrote stays (OCI image spec).
-      if (this.ours.has(target)) return
-      yield* this.remove(target)
-    })
+    const dir = this.existingDirectory(components.slice(0, -1))
+    if (dir === undefined) return
+    if (base === opaqueMarker) {
+      this.hideLower(dir)
+      return
+    }
+    const hidden = base.slice(whiteoutPrefix.length)
+    if (hidden === "" || hidden === "." || hidden === "..") {
+      throw this.unsafe("a whiteout must name a file in its directory")
+    }
+    const target = path.join(dir, hidden)
+    // A whiteout hides what lower layers put there; what this layer wrote stays (OCI image spec).
+    if (this.ours.has(target)) return
+    this.remove(target)
   }
 
   // The directory a whiteout speaks of, reached without following any symlink: a marker behind a link
   // would delete wherever the link points.
-  private existingDirectory(dirComponents: ReadonlyArray<string>) {
-    return Effect.gen(this, function*() {
-      if (dirComponents.length === 0) return Option.some(this.root)
-      const resolved = yield* RootedPath.resolve(this.root, dirComponents, "refuse")
-      if (resolved.missing.length > 0) return Option.none<string>()
-      const dir = RootedPath.hostPath(resolved)
-      const stat = yield* fsCallIfExists("lstat", dir, () => fs.lstat(dir))
-      if (Option.isNone(stat)) return Option.none<string>()
-      if (stat.value.isSymbolicLink()) {
-        return yield* new RootedPath.UnsafePath({
-          path: dirComponents.join("/"),
-          reason: "the directory of this whiteout is a symbolic link"
-        })
-      }
-      return stat.value.isDirectory() ? Option.some(dir) : Option.none<string>()
-    })
+  private existingDirectory(dirComponents: ReadonlyArray<string>): string | undefined {
+    if (dirComponents.length === 0) return this.root
+    const resolved = RootedPath.resolveSync(this.root, dirComponents, "refuse", this.known)
+    if (resolved.missing.length > 0) return undefined
+    const dir = RootedPath.hostPath(resolved)
+    if (this.known.has(dir)) return dir
+    const stat = fsSync("lstat", dir, () => fs.lstatSync(dir, { throwIfNoEntry: false }))
+    if (stat === undefined) return undefined
+    if (stat.isSymbolicLink()) {
+      throw new RootedPath.UnsafePath({
+        path: dirComponents.join("/"),
+        reason: "the directory of this whiteout is a symbolic link"
+      })
+    }
+    return stat.isDirectory() ? dir : undefined
   }
 
-  private hideLower(dir: string): Effect.Effect<void, ApplyError> {
-    return Effect.gen(this, function*() {
-      const children = yield* fsCall("readdir", dir, () => fs.readdir(dir, { withFileTypes: true }))
-      for (const child of children) {
-        const childPath = path.join(dir, child.name)
-        if (!this.ours.has(childPath)) {
-          yield* this.remove(childPath)
-        } else if (child.isDirectory()) {
-          yield* this.hideLower(childPath)
-        }
+  private hideLower(dir: string) {
+    const children = fsSync("readdir", dir, () => fs.readdirSync(dir, { withFileTypes: true }))
+    for (const child of children) {
+      const childPath = path.join(dir, child.name)
+      if (!this.ours.has(childPath)) {
+        this.remove(childPath)
+      } else if (child.isDirectory()) {
+        this.hideLower(childPath)
       }
-    })
+    }
   }
 }

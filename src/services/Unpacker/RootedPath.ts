@@ -6,7 +6,8 @@
 // - Names are cleaned lexically first: a leading `/` or `./` is dropped (tars made with `tar -P` or from
 //   `/` carry them), `.` disappears, and `..` removes the previous component. A `..` with nothing left to
 //   remove would climb above the root; no honest layer needs that, so it is refused rather than clamped.
-// - Parent components are then walked one by one with `lstat`, as the kernel would walk them inside a
+// - Parent components are then walked one by one with `lstat` (skipped for directories the unpacker
+//   already knows, see KnownDirectories), as the kernel would walk them inside a
 //   container whose `/` is the root: a symlink met in a parent position is followed, an absolute target
 //   starts again from the root (images are full of `/usr/...` links, which mean the image's `/usr`), and a
 //   relative target is taken from the directory holding the link. A target whose `..` would climb above the
@@ -17,10 +18,11 @@
 //   use it create, replace or delete the name itself, and following a symlink there would let an earlier
 //   entry redirect a write or a delete to wherever the link points. Callers that need an existing file
 //   (a hard link's target) `lstat` the final name themselves.
-import { Data, Effect, Either, Option } from "effect"
-import * as fs from "node:fs/promises"
+import { Data, Effect, Either } from "effect"
+import * as fs from "node:fs"
 import * as path from "node:path"
-import { fsCall, fsCallIfExists } from "./FsCall.js"
+import { fsSync, trySync } from "./FsCall.js"
+import type { KnownDirectories } from "./KnownDirectories.js"
 import { UnpackIoError } from "./UnpackError.js"
 
 /** Linux's MAXSYMLINKS: how many links one path resolution may follow before giving up (ELOOP). */
@@ -95,67 +97,89 @@ const missingOnTheWay = (at: string) =>
     path: at
   })
 
+const isResolveFailure = (u: unknown): u is RootedPathError | UnpackIoError =>
+  u instanceof UnsafePath || u instanceof TooManySymlinks || u instanceof UnpackIoError
+
+const below = (dir: string, name: string) => (dir === path.sep ? dir + name : dir + path.sep + name)
+
 /**
  * Resolves `components` (from `clean`, at least one) below `root`, an absolute path without symlinks.
+ * Throws `RootedPathError | UnpackIoError`. Directories in `known` are taken as such without an `lstat`;
+ * those found on the way are added to it.
  */
+export const resolveSync = (
+  root: string,
+  components: ReadonlyArray<string>,
+  parentLinks: ParentLinks,
+  known?: KnownDirectories
+): Resolved => {
+  const name = components[components.length - 1]
+  if (name === undefined) throw new Error("RootedPath.resolve needs at least one component")
+  const pending = components.slice(0, -1).reverse()
+  const reached: Array<string> = []
+  let reachedPath = root
+  let linksFollowed = 0
+  for (let component = pending.pop(); component !== undefined; component = pending.pop()) {
+    if (component === "" || component === ".") continue
+    if (component === "..") {
+      if (reached.pop() === undefined) {
+        throw new UnsafePath({ path: components.join("/"), reason: "a symbolic link on its way climbs above the root" })
+      }
+      reachedPath = path.join(root, ...reached)
+      continue
+    }
+    const at = below(reachedPath, component)
+    if (known?.has(at) === true) {
+      reached.push(component)
+      reachedPath = at
+      continue
+    }
+    const stat = fsSync("lstat", at, () => fs.lstatSync(at, { throwIfNoEntry: false }))
+    if (stat === undefined) {
+      pending.push(component)
+      return { parent: reachedPath, missing: belowMissing(at, pending.reverse()), name }
+    }
+    if (stat.isSymbolicLink()) {
+      if (parentLinks === "refuse") {
+        throw new UnsafePath({
+          path: components.join("/"),
+          reason: `${JSON.stringify([...reached, component].join("/"))} on its way is a symbolic link`
+        })
+      }
+      linksFollowed += 1
+      if (linksFollowed > maxSymlinks) throw new TooManySymlinks({ path: components.join("/"), limit: maxSymlinks })
+      const target = fsSync("readlink", at, () => fs.readlinkSync(at, "utf8"))
+      if (target.startsWith("/")) {
+        reached.length = 0
+        reachedPath = root
+      }
+      pending.push(...target.split("/").reverse())
+      continue
+    }
+    if (!stat.isDirectory()) {
+      throw new UnpackIoError({ path: at, operation: "resolve", cause: notADirectory(at) })
+    }
+    known?.add(at)
+    reached.push(component)
+    reachedPath = at
+  }
+  return { parent: reachedPath, missing: [], name }
+}
+
+/** `resolveSync` as an Effect. */
 export const resolve = (
   root: string,
   components: ReadonlyArray<string>,
-  parentLinks: ParentLinks
+  parentLinks: ParentLinks,
+  known?: KnownDirectories
 ): Effect.Effect<Resolved, RootedPathError | UnpackIoError> =>
-  Effect.gen(function*() {
-    const name = components[components.length - 1]
-    if (name === undefined) {
-      return yield* Effect.dieMessage("RootedPath.resolve needs at least one component")
-    }
-    const shown = components.join("/")
-    const pending = components.slice(0, -1)
-    const reached: Array<string> = []
-    let linksFollowed = 0
-    for (let component = pending.shift(); component !== undefined; component = pending.shift()) {
-      if (component === "" || component === ".") continue
-      if (component === "..") {
-        if (reached.pop() === undefined) {
-          return yield* new UnsafePath({ path: shown, reason: "a symbolic link on its way climbs above the root" })
-        }
-        continue
-      }
-      const at = path.join(root, ...reached, component)
-      const stat = yield* fsCallIfExists("lstat", at, () => fs.lstat(at))
-      if (Option.isNone(stat)) {
-        const missing = yield* belowMissing(at, [component, ...pending])
-        return { parent: path.join(root, ...reached), missing, name }
-      }
-      if (stat.value.isSymbolicLink()) {
-        if (parentLinks === "refuse") {
-          return yield* new UnsafePath({
-            path: shown,
-            reason: `${JSON.stringify([...reached, component].join("/"))} on its way is a symbolic link`
-          })
-        }
-        linksFollowed += 1
-        if (linksFollowed > maxSymlinks) {
-          return yield* new TooManySymlinks({ path: shown, limit: maxSymlinks })
-        }
-        const target = yield* fsCall("readlink", at, () => fs.readlink(at))
-        if (target.startsWith("/")) reached.length = 0
-        pending.unshift(...target.split("/"))
-        continue
-      }
-      if (!stat.value.isDirectory()) {
-        return yield* new UnpackIoError({ path: at, operation: "resolve", cause: notADirectory(at) })
-      }
-      reached.push(component)
-    }
-    return { parent: path.join(root, ...reached), missing: [], name }
-  })
+  trySync(() => resolveSync(root, components, parentLinks, known), isResolveFailure)
 
 // Below a directory that does not exist, every further component is one the caller will create as a plain
 // directory. A `..` there (only a link target can bring one) would walk back through a directory that does
 // not exist yet, which the kernel answers with ENOENT; so do we.
-const belowMissing = (at: string, rest: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, UnpackIoError> => {
+const belowMissing = (at: string, rest: ReadonlyArray<string>): ReadonlyArray<string> => {
   const out = rest.filter((component) => component !== "" && component !== ".")
-  return out.includes("..")
-    ? Effect.fail(new UnpackIoError({ path: at, operation: "resolve", cause: missingOnTheWay(at) }))
-    : Effect.succeed(out)
+  if (out.includes("..")) throw new UnpackIoError({ path: at, operation: "resolve", cause: missingOnTheWay(at) })
+  return out
 }

@@ -5,13 +5,16 @@ import * as NodeStream from "@effect/platform-node/NodeStream"
 import type { Scope } from "effect"
 import { Context, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
 import { randomBytes } from "node:crypto"
-import { createReadStream } from "node:fs"
+import type { Chunk } from "effect"
+import { createReadStream, writeSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import type * as Digest from "../../domain/Digest.js"
 import { DirectoryMetadata, removeTree } from "./DirectoryMetadata.js"
-import { fsCall, fsCallIfExists } from "./FsCall.js"
+import { fsCall, fsCallIfExists, fsSync, trySync } from "./FsCall.js"
+import { FileLane } from "./FileLane.js"
+import { KnownDirectories } from "./KnownDirectories.js"
 import type { LayerStats } from "./LayerApplier.js"
 import { applyLayer } from "./LayerApplier.js"
 import * as LayerStream from "./LayerStream.js"
@@ -84,6 +87,17 @@ export class Unpacker extends Context.Tag("Unpacker")<Unpacker, {
 
 type DestinationState = "absent" | "empty" | "occupied"
 
+// Spool files are read back in chunks of this size.
+const spoolReadChunk = 256 * 1024
+
+const isIoError = (u: unknown): u is UnpackIoError => u instanceof UnpackIoError
+
+const writeChunks = (fd: number, file: string, chunks: Chunk.Chunk<Uint8Array>) => {
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.length;) at += fsSync("write", file, () => writeSync(fd, chunk, at))
+  }
+}
+
 const destinationState = (dest: string): Effect.Effect<DestinationState, UnpackIoError> =>
   Effect.gen(function*() {
     const stat = yield* fsCallIfExists("lstat", dest, () => fs.lstat(dest))
@@ -120,7 +134,8 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
     const applyOptions = {
       maxLayerBytes: options.maxLayerBytes ?? defaultMaxLayerBytes,
       specialFiles: options.specialFiles ?? "skip",
-      directories: new DirectoryMetadata()
+      directories: new DirectoryMetadata(),
+      knownDirectories: new KnownDirectories()
     } as const
     const progress = options.onProgress ?? (() => undefined)
     const layers = input.layers
@@ -140,6 +155,12 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
     const staging = yield* scopedDirectory(path.join(yield* stagingParent(parent, input.temp), `.${base}.staging-`))
     const root = yield* fsCall("realpath", staging, () => fs.realpath(staging))
     yield* fsCall("chmod", root, () => fs.chmod(root, 0o755))
+    applyOptions.knownDirectories.madeDirectory(root)
+    const fileLane = yield* Effect.acquireRelease(
+      Effect.sync(() => new FileLane()),
+      (lane) => Effect.promise(() => lane.close())
+    )
+    const layerOptions = { ...applyOptions, fileLane }
     const spoolDir = layers.length > 1 && concurrency > 1
       ? yield* scopedDirectory(path.join(input.temp ?? os.tmpdir(), `.${base}.spool-`))
       : undefined
@@ -147,22 +168,26 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
     const download = (index: number, layer: UnpackLayer<E>): Stream.Stream<Uint8Array, E> =>
       Stream.suspend(() => {
         let downloaded = 0
-        return Stream.tap(layer.open(), (chunk) =>
-          Effect.sync(() => {
+        return Stream.mapChunks(layer.open(), (chunks) => {
+          for (const chunk of chunks) {
             downloaded += chunk.length
             progress({ _tag: "LayerBytes", layer: index, digest: layer.digest, downloaded, total: layer.size })
-          }))
+          }
+          return chunks
+        })
       })
 
-    // A layer downloaded ahead goes to a file, its digest and size checked on the way in.
+    // A layer downloaded ahead goes to a file, its digest and size checked on the way in (by the stream
+    // itself when it says so). Written a batch of chunks at a time, synchronously: page-cache copies.
     const spool = (index: number, layer: UnpackLayer<E>, dir: string) => {
       const file = path.join(dir, `layer-${index}`)
+      const blob = download(index, layer)
       return Effect.acquireUseRelease(
         fsCall("create", file, () => fs.open(file, "wx", 0o600)),
         (handle) =>
-          download(index, layer).pipe(
-            LayerStream.verifyBlob(index, layer.digest, layer.size),
-            Stream.runForEach((chunk) => fsCall("write", file, () => handle.write(chunk)))
+          Stream.runForEachChunk(
+            layer.verified === true ? blob : blob.pipe(LayerStream.verifyBlob(index, layer.digest, layer.size)),
+            (chunks) => trySync(() => writeChunks(handle.fd, file, chunks), isIoError)
           ),
         (handle) => Effect.promise(() => handle.close().catch(() => undefined))
       ).pipe(Effect.as(file))
@@ -170,7 +195,7 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
 
     const spooled = (file: string): Stream.Stream<Uint8Array, UnpackIoError> =>
       NodeStream.fromReadable<UnpackIoError, Uint8Array>(
-        () => createReadStream(file),
+        () => createReadStream(file, { highWaterMark: spoolReadChunk }),
         (cause) => new UnpackIoError({ path: file, operation: "read", cause })
       )
 
@@ -187,10 +212,10 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
       }
       const spooling = spools.get(index)
       const stats = spooling === undefined
-        ? yield* LayerStream.applyVerified(root, index, layer, download(index, layer), applyOptions)
+        ? yield* LayerStream.applyVerified(root, index, layer, download(index, layer), layerOptions)
         : yield* Effect.gen(function*() {
           const file = yield* Fiber.join(spooling)
-          const applied = yield* applyLayer(root, index, LayerStream.tarOf(index, layer, spooled(file)), applyOptions)
+          const applied = yield* applyLayer(root, index, LayerStream.tarOf(index, layer, spooled(file)), layerOptions)
           yield* fsCall("remove", file, () => fs.rm(file, { force: true }))
           return applied
         })
