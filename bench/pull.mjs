@@ -1,6 +1,6 @@
-// Our side of the unpack benchmark, in its own process so that its peak RSS is its own: the built client
-// (dist/, as shipped) pulls an image and unpacks it, then prints one JSON line of stage timings, each in ms
-// since `started` (`startedAtMs` is how long node took to start and load the modules).
+// The library side of the unpack benchmark (beside the bundled CLI), in its own process so that its peak
+// RSS is its own: the built library modules (dist/, as shipped) pull an image and unpack it, then print one
+// JSON line of stage timings, each in ms since `started` (`startedAtMs`: node start-up and module loading).
 // Usage: node bench/pull.mjs '{"host":"127.0.0.1:PORT","repository":"…","reference":"…","dest":"…","temp":"…"}'
 import { Effect } from "effect"
 // Only the modules a pull needs, not the whole index: what a lean consumer of the library would load.

@@ -1,6 +1,7 @@
-// Pull-and-unpack of a ~300 MiB five-layer gzip image from a real registry on loopback: our client
-// (getImageInfo + unpackImage, built dist in a child process) against `curl | gunzip | tar -x` per layer.
-// Sides alternate run by run; the trees both leave behind must be identical for the figures to count.
+// Pull-and-unpack of a ~300 MiB five-layer gzip image from a real registry on loopback: the bundled
+// `get-image` CLI, as a user runs it, against `curl | gunzip | tar -x` per layer; the library on its own
+// (bench/pull.mjs) runs too, for its stage timings. Sides alternate run by run; the trees left behind
+// must be identical for the figures to count.
 import { rmSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -18,6 +19,7 @@ import { summarize, type TreeSummary } from "../TreeSummary.js"
 const repository = "bench/unpack"
 const tag = "v1"
 const pullScript = fileURLToPath(new URL("../pull.mjs", import.meta.url))
+const cliScript = fileURLToPath(new URL("../../dist/cli/get-image.js", import.meta.url))
 
 const rssTarget = 200 * 1024
 const ratioTarget = 1.0
@@ -33,9 +35,11 @@ interface PullReport {
   readonly cpuMs: number
 }
 
-interface OurRun extends Measurement {
+interface LibraryRun extends Measurement {
   readonly report: PullReport
 }
+
+type Side = "baseline" | "ours" | "library"
 
 const seconds = (ms: number) => `${fixed(ms / 1000, 2)} s`
 
@@ -46,12 +50,19 @@ const flushPageCache = () => measure("sync", [], "/tmp").then(() => undefined)
 const ourJob = (host: string, dest: string, temp: string) =>
   JSON.stringify({ host, repository, reference: tag, dest, temp })
 
-const runOurs = async (host: string, runDir: string, nodeArgs: ReadonlyArray<string> = []): Promise<OurRun> => {
+const runLibrary = async (host: string, runDir: string, nodeArgs: ReadonlyArray<string> = []): Promise<LibraryRun> => {
   const temp = path.join(runDir, "tmp")
   await fs.mkdir(temp, { recursive: true })
   const measured = await measure(process.execPath, [...nodeArgs, pullScript, ourJob(host, path.join(runDir, "tree"), temp)], runDir)
   const last = measured.stdout.trim().split("\n").pop() ?? "{}"
   return { ...measured, report: JSON.parse(last) as PullReport }
+}
+
+const runCli = async (host: string, runDir: string, nodeArgs: ReadonlyArray<string> = []): Promise<Measurement> => {
+  const temp = path.join(runDir, "tmp")
+  await fs.mkdir(temp, { recursive: true })
+  const args = ["--log-level", "none", "--host", host, "--tls", "no-tls", "--app-name", repository, "--reference", tag]
+  return measure(process.execPath, [...nodeArgs, cliScript, ...args, "--dest", path.join(runDir, "tree"), "--temp", temp], runDir)
 }
 
 const runBaseline = async (url: string, layers: ReadonlyArray<string>, runDir: string): Promise<Measurement> => {
@@ -87,29 +98,35 @@ const run = async (context: BenchContext): Promise<ScenarioReport> => {
     const digests = built.layers.map((l) => l.digest)
 
     const baseline: Array<Measurement> = []
-    const ours: Array<OurRun> = []
+    const ours: Array<Measurement> = []
+    const library: Array<LibraryRun> = []
     // The first round's trees are summarized and every tree is removed at once: a deleted tree's dirty pages
     // are dropped rather than written back, so the next run starts with an idle disk.
-    const trees: Partial<Record<"baseline" | "ours", TreeSummary>> = {}
+    const trees: Partial<Record<Side, TreeSummary>> = {}
     const measuring = performance.now()
     const load = os.loadavg().map((l) => fixed(l, 2)).join(" ")
     for (let i = 0; i < context.runs; i++) {
-      const order = i % 2 === 0 ? (["baseline", "ours"] as const) : (["ours", "baseline"] as const)
+      const order: ReadonlyArray<Side> = i % 2 === 0 ? ["baseline", "ours", "library"] : ["library", "ours", "baseline"]
       for (const side of order) {
         const runDir = path.join(dir, `${side}-${i}`)
         await fs.mkdir(runDir)
         await flushPageCache()
-        if (side === "baseline") baseline.push(await runBaseline(url, digests, runDir))
-        else ours.push(await runOurs(host, runDir))
-        const latest = side === "baseline" ? baseline[baseline.length - 1]! : ours[ours.length - 1]!
+        const latest = side === "baseline"
+          ? await runBaseline(url, digests, runDir)
+          : side === "ours"
+          ? await runCli(host, runDir)
+          : await runLibrary(host, runDir)
+        if (side === "baseline") baseline.push(latest)
+        else if (side === "ours") ours.push(latest)
+        else library.push(latest as LibraryRun)
         context.log(`unpack: run ${i + 1}/${context.runs} ${side}: ${seconds(latest.wallMs)}`)
         if (i === 0) trees[side] = summarize(path.join(runDir, "tree"))
         rmSync(runDir, { recursive: true, force: true })
       }
       if (performance.now() - measuring > context.budgetMs) break
     }
-    const [baseTree, ourTree] = [trees.baseline!, trees.ours!]
-    const tarBytes = ours[0]!.report.layers.reduce((n, l) => n + l.tarBytes, 0)
+    const [baseTree, ourTree, libraryTree] = [trees.baseline!, trees.ours!, trees.library!]
+    const tarBytes = library[0]!.report.layers.reduce((n, l) => n + l.tarBytes, 0)
 
     const profileTables: Array<Table> = []
     if (context.profile) {
@@ -118,7 +135,7 @@ const run = async (context: BenchContext): Promise<ScenarioReport> => {
       const profileDir = path.join(runDir, "cpuprofile")
       await fs.mkdir(profileDir, { recursive: true })
       await flushPageCache()
-      const profiled = await runOurs(host, runDir, ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])
+      const profiled = await runCli(host, runDir, ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])
       const [file] = await fs.readdir(profileDir)
       if (file !== undefined) {
         const [byArea, byFunction] = await summarizeProfile(path.join(profileDir, file))
@@ -133,8 +150,10 @@ const run = async (context: BenchContext): Promise<ScenarioReport> => {
       built,
       baseline,
       ours,
+      library,
       baseTree,
       ourTree,
+      libraryTree,
       profileTables,
       load,
       runs: `${ours.length}${ours.length < context.runs ? ` of ${context.runs} (time budget reached)` : ""}`
@@ -150,9 +169,11 @@ interface Figures {
   readonly tarBytes: number
   readonly built: Awaited<ReturnType<typeof buildTestImage>>
   readonly baseline: ReadonlyArray<Measurement>
-  readonly ours: ReadonlyArray<OurRun>
+  readonly ours: ReadonlyArray<Measurement>
+  readonly library: ReadonlyArray<LibraryRun>
   readonly baseTree: TreeSummary
   readonly ourTree: TreeSummary
+  readonly libraryTree: TreeSummary
   readonly profileTables: ReadonlyArray<Table>
   readonly load: string
   /** How many runs per side were made, in words. */
@@ -183,11 +204,11 @@ const report = (f: Figures): ScenarioReport => {
   const ratio = ourWall / baseWall
   const [baseCpu, ourCpu] = [cpuOf(f.baseline), cpuOf(f.ours)]
   const cpuRatio = baseCpu === undefined || ourCpu === undefined ? undefined : ourCpu / baseCpu
-  const ourRss = Math.max(...f.ours.map((r) => r.maxRssKiB ?? r.report.maxRssKiB))
-  const identical = sameTrees(f.baseTree, f.ourTree)
+  const ourRss = Math.max(...f.ours.map((r) => r.maxRssKiB ?? 0))
+  const identical = sameTrees(f.baseTree, f.ourTree) && sameTrees(f.baseTree, f.libraryTree)
 
-  // The stage breakdown of our median run, from its progress events.
-  const middle = [...f.ours].sort((a, b) => a.wallMs - b.wallMs)[f.ours.length >> 1]!
+  // The stage breakdown of the library's median run, from its progress events.
+  const middle = [...f.library].sort((a, b) => a.wallMs - b.wallMs)[f.ours.length >> 1]!
   const stages: Array<Array<string>> = [
     ["node start + module load", seconds(middle.report.startedAtMs), "", "", ""],
     ["getImageInfo (manifest + config)", seconds(middle.report.infoMs), "", "", ""]
@@ -216,7 +237,8 @@ const report = (f: Figures): ScenarioReport => {
       `Image: 5 gzip layers, ${fixed(mib(f.tarBytes))} MiB of tar (uncompressed), ${fixed(mib(f.gzipBytes))} MiB gzip, ` +
       `${f.built.smallFiles} small files (1-16 KiB) + ${f.built.largeFiles} large; built and pushed in ${seconds(f.buildMs)}+.`,
       `Baseline: per layer, in order, sh -c 'curl -sf BLOB_URL | gunzip | tar -x -C DIR'.`,
-      `Ours: node bench/pull.mjs = Client.getImageInfo + Client.unpackImage (dist/, default options), fresh dest.`,
+      `Ours: node dist/cli/get-image.js --log-level none … (the bundled CLI, default options), fresh dest.`,
+      `Library: node bench/pull.mjs = Client.getImageInfo + Client.unpackImage (dist/ modules, default options), fresh dest.`,
       `${f.runs} run(s) per side, alternating, page cache flushed (sync) before each; medians shown, RSS is the max.`,
       `Load average when measuring started: ${f.load} on ${os.cpus().length} CPUs (others' work skews wall times; CPU time less so).`
     ],
@@ -225,19 +247,20 @@ const report = (f: Figures): ScenarioReport => {
         columns: ["side", "wall (median)", "tar MiB/s", "gzip MiB/s", "peak RSS", "CPU user+sys", "runs (s)"],
         rows: [
           sideRow("baseline", f.baseline),
-          sideRow("ours", f.ours),
+          sideRow("ours (get-image CLI)", f.ours),
+          sideRow("library (pull.mjs)", f.library),
           ["ratio ours/baseline", `${fixed(ratio, 2)}x`, "", "", "", cpuRatio === undefined ? "" : `${fixed(cpuRatio, 2)}x`]
         ]
       },
       {
-        title: `Our median run (${seconds(middle.wallMs)}) by stage`,
+        title: `The library's median run (${seconds(middle.wallMs)}) by stage`,
         columns: ["stage", "time", "tar / gzip MiB", "entries", "tar MiB/s"],
         rows: stages
       },
       {
         title: "Trees left behind (first run of each side)",
         columns: ["side", "files", "dirs", "MiB", "tree digest"],
-        rows: [treeRow("baseline", f.baseTree), treeRow("ours", f.ourTree)]
+        rows: [treeRow("baseline", f.baseTree), treeRow("ours", f.ourTree), treeRow("library", f.libraryTree)]
       },
       ...f.profileTables
     ],

@@ -5,6 +5,7 @@
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Effect, Either, Option, Stream } from "effect"
 import { Decompress } from "fzstd"
+import type { TransformOptions } from "node:stream"
 import * as zlib from "node:zlib"
 import * as Digest from "../../domain/Digest.js"
 import * as MediaType from "../../domain/MediaType.js"
@@ -43,6 +44,18 @@ const zstdSlice = 1024
 
 // Output chunks of gunzip: fewer, larger chunks mean fewer thread-pool jobs and stream steps per MiB.
 const gzipOutputChunk = 64 * 1024
+
+// Gunzip inflates up to this many chunks ahead of the parser, so that its thread-pool jobs run while the
+// main thread parses and applies rather than in turn with it. Its output is read in object mode: one read
+// is one chunk, where a byte-mode read would concatenate (copy) all that is buffered.
+const gzipReadAheadChunks = 64
+
+// ZlibOptions omits the stream options that zlib streams pass on to their Transform.
+export const gunzipOptions: zlib.ZlibOptions & TransformOptions = {
+  chunkSize: gzipOutputChunk,
+  readableObjectMode: true,
+  readableHighWaterMark: gzipReadAheadChunks
+}
 
 const slices = (size: number) => (chunk: Uint8Array): ReadonlyArray<Uint8Array> => {
   if (chunk.length <= size) return [chunk]
@@ -91,7 +104,7 @@ export const verifyBlob = (layer: LayerId, digest: Digest.Digest, size: number) 
 const gunzip = (layer: LayerId) => <E, R>(compressed: Stream.Stream<Uint8Array, E, R>) =>
   NodeStream.pipeThroughDuplex(
     compressed,
-    () => zlib.createGunzip({ chunkSize: gzipOutputChunk }),
+    () => zlib.createGunzip(gunzipOptions),
     (cause) => new DecompressionFailed({ layer, compression: "gzip", reason: reasonOf(cause) })
   )
 

@@ -18,6 +18,7 @@ import { KnownDirectories } from "./KnownDirectories.js"
 import type { LayerStats } from "./LayerApplier.js"
 import { applyLayer } from "./LayerApplier.js"
 import * as LayerStream from "./LayerStream.js"
+import { gunzipSpool } from "./SpoolReader.js"
 import type { UnpackError } from "./UnpackError.js"
 import { DestinationExists, UnpackIoError } from "./UnpackError.js"
 
@@ -199,6 +200,12 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
         (cause) => new UnpackIoError({ path: file, operation: "read", cause })
       )
 
+    // The verified tar stream of a spooled layer; a gzip spool is read back through reused buffers.
+    const spooledTar = (index: number, layer: UnpackLayer<E>, file: string) =>
+      Either.getOrUndefined(LayerStream.compressionOf(index, layer.mediaType)) === "gzip"
+        ? LayerStream.verifyDiffId(index, layer.diffId)(gunzipSpool(index, file))
+        : LayerStream.tarOf(index, layer, spooled(file))
+
     const spools = new Map<number, Fiber.RuntimeFiber<string, E | UnpackError>>()
     const results: Array<UnpackedLayer> = []
     for (const [index, layer] of layers.entries()) {
@@ -215,7 +222,7 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
         ? yield* LayerStream.applyVerified(root, index, layer, download(index, layer), layerOptions)
         : yield* Effect.gen(function*() {
           const file = yield* Fiber.join(spooling)
-          const applied = yield* applyLayer(root, index, LayerStream.tarOf(index, layer, spooled(file)), layerOptions)
+          const applied = yield* applyLayer(root, index, spooledTar(index, layer, file), layerOptions)
           yield* fsCall("remove", file, () => fs.rm(file, { force: true }))
           return applied
         })

@@ -1,0 +1,52 @@
+// A gzip layer downloaded ahead is read back from its spool file through reused buffers: it must unpack
+// to the same bytes, and a corrupt or mis-hashed spooled layer must still end the unpack with its own
+// typed error and leave nothing behind. The second layer of two is the one spooled.
+import { Either } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import * as Digest from "../../../src/domain/Digest.js"
+import * as MediaType from "../../../src/domain/MediaType.js"
+import * as Fixture from "./LayerFixture.js"
+import { exists, outcomeTag, unpackEither, unpackOk, workspace } from "./Workspace.js"
+
+// Larger than several read buffers of the spool reader, so that they are reused many times over.
+const big = Buffer.alloc(3 * 1024 * 1024 + 12_345)
+for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24
+
+const first = () => Fixture.layerOf([{ name: "one/a.txt", content: "one a" }])
+
+describe("spooled gzip layers", () => {
+  it("a large gzip layer downloaded ahead unpacks to the same bytes", async () => {
+    const ws = await workspace()
+    const second = await Fixture.layerOf([
+      { name: "two/big.bin", content: big },
+      { name: "two/small.txt", content: "small" }
+    ])
+    await unpackOk({ layers: [await first(), second], dest: ws.dest, temp: ws.temp, options: { concurrency: 2 } })
+    expect(Buffer.compare(await fs.readFile(path.join(ws.dest, "two/big.bin")), big)).toBe(0)
+    expect(await fs.readFile(path.join(ws.dest, "two/small.txt"), "utf8")).toBe("small")
+  })
+
+  it("a corrupt gzip layer downloaded ahead fails with DecompressionFailed and leaves nothing behind", async () => {
+    const ws = await workspace()
+    const garbage = new TextEncoder().encode("not gzip at all ".repeat(100))
+    const second = Fixture.layer(garbage, "none", { mediaType: MediaType.OciLayerTarGzip })
+    const result = await unpackEither({ layers: [await first(), second], dest: ws.dest, temp: ws.temp, options: { concurrency: 2 } })
+    expect(outcomeTag(result)).toBe("DecompressionFailed")
+    expect(Either.isLeft(result) && result.left).toMatchObject({ layer: 1, compression: "gzip" })
+    expect(await exists(ws.dest)).toBe(false)
+    expect(await fs.readdir(ws.temp)).toEqual([])
+  })
+
+  it("a gzip layer downloaded ahead whose tar does not hash to its diff_id fails with DiffIdMismatch", async () => {
+    const ws = await workspace()
+    const second = await Fixture.layerOf([{ name: "two/big.bin", content: big }])
+    const wrong = { ...second, diffId: Digest.fromBytes(new TextEncoder().encode("other")) }
+    const result = await unpackEither({ layers: [await first(), wrong], dest: ws.dest, temp: ws.temp, options: { concurrency: 2 } })
+    expect(outcomeTag(result)).toBe("DiffIdMismatch")
+    expect(Either.isLeft(result) && result.left).toMatchObject({ layer: 1, actual: second.diffId })
+    expect(await exists(ws.dest)).toBe(false)
+    expect(await fs.readdir(ws.temp)).toEqual([])
+  })
+})
