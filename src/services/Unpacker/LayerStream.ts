@@ -7,6 +7,7 @@ import { Effect, Either, Option, Stream } from "effect"
 import { Decompress } from "fzstd"
 import type { TransformOptions } from "node:stream"
 import * as zlib from "node:zlib"
+import * as ContentCheck from "../../domain/ContentCheck.js"
 import * as Digest from "../../domain/Digest.js"
 import * as MediaType from "../../domain/MediaType.js"
 import type { ApplyOptions, LayerStats } from "./LayerApplier.js"
@@ -81,24 +82,9 @@ export const compressionOf = (
  * fewer, or a different digest, fail when the blob ends.
  */
 export const verifyBlob = (layer: LayerId, digest: Digest.Digest, size: number) =>
-<E, R>(blob: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | VerifyError, R> =>
-  Stream.suspend(() => {
-    const hasher = Digest.hasher(Digest.algorithm(digest))
-    let seen = 0
-    const checked = Stream.mapChunksEffect(blob, (chunks) => {
-      for (const chunk of chunks) {
-        seen += chunk.length
-        if (seen > size) return Effect.fail(new LayerSizeMismatch({ layer, expected: size, actual: seen }))
-        hasher.update(chunk)
-      }
-      return Effect.succeed(chunks)
-    })
-    const atEnd = Effect.suspend((): Effect.Effect<void, VerifyError> => {
-      if (seen !== size) return Effect.fail(new LayerSizeMismatch({ layer, expected: size, actual: seen }))
-      const actual = hasher.digest()
-      return actual === digest ? Effect.void : Effect.fail(new LayerDigestMismatch({ layer, expected: digest, actual }))
-    })
-    return Stream.concat(checked, Stream.execute(atEnd))
+  ContentCheck.check({ digest, size }, {
+    size: (expected, actual) => new LayerSizeMismatch({ layer, expected, actual }),
+    digest: (expected, actual) => new LayerDigestMismatch({ layer, expected, actual })
   })
 
 const gunzip = (layer: LayerId) => <E, R>(compressed: Stream.Stream<Uint8Array, E, R>) =>

@@ -1,14 +1,13 @@
 // Waiting for the server Finished. Once it verifies, the application secrets are fixed and the client sends
 // its own flight: the certificate and its proof when the server asked for one, then Finished.
-import * as crypto from "node:crypto"
 import type { HandshakeMessage } from "../../HandshakeReader.js"
 import * as KeySchedule from "../../KeySchedule.js"
 import { encodeCertificate } from "../../messages/Certificate.js"
 import { encodeCertificateVerify } from "../../messages/CertificateVerify.js"
-import { decodeFinished, encodeFinished } from "../../messages/Finished.js"
+import { checkFinished, encodeFinished } from "../../messages/Finished.js"
 import { HandshakeType } from "../../messages/HandshakeType.js"
 import { chooseScheme, sign, signedContent } from "../../SignatureScheme.js"
-import { ClientCertificateFailed, DecryptError, HandshakeFailure } from "../../Tls13Error.js"
+import { ClientCertificateFailed, HandshakeFailure } from "../../Tls13Error.js"
 import { ApplicationTraffic } from "../ApplicationTraffic.js"
 import type { HandshakeSecrets } from "../HandshakeSecrets.js"
 import type { ClientAuthentication } from "./ClientAuthentication.js"
@@ -28,11 +27,7 @@ export class ExpectFinished implements ClientState {
   handle(message: HandshakeMessage, context: ClientContext): ClientState | Promise<ClientState> {
     if (message.type !== HandshakeType.finished) throw unexpected(this, message)
     const { suite } = this.secrets
-    const received = decodeFinished(message.body, suite.hashLength)
-    const expected = KeySchedule.finishedVerifyData(suite, this.secrets.serverTraffic, context.transcript.current())
-    if (!crypto.timingSafeEqual(received, expected)) {
-      throw new DecryptError({ reason: "server Finished does not match the transcript" })
-    }
+    checkFinished(message.body, KeySchedule.finishedVerifyData(suite, this.secrets.serverTraffic, context.transcript.current()), "server")
     context.transcript.add(message.raw)
     const master = KeySchedule.masterSecret(suite, this.secrets.handshakeSecret)
     const application = KeySchedule.applicationTrafficSecrets(suite, master, context.transcript.current())

@@ -1,11 +1,9 @@
 // Waiting for the client's Finished, the last handshake message. Once its MAC verifies and the verifier
 // (if any) accepted the client's chain, the connection reads under the client's application key.
-import * as crypto from "node:crypto"
 import type { HandshakeMessage } from "../../HandshakeReader.js"
 import * as KeySchedule from "../../KeySchedule.js"
-import { decodeFinished } from "../../messages/Finished.js"
+import { checkFinished } from "../../messages/Finished.js"
 import { HandshakeType } from "../../messages/HandshakeType.js"
-import { DecryptError } from "../../Tls13Error.js"
 import { ApplicationTraffic } from "../ApplicationTraffic.js"
 import { unexpected } from "../HandshakeState.js"
 import type { ClientVerdict } from "./ClientVerification.js"
@@ -27,11 +25,7 @@ export class ExpectClientFinished implements ServerState {
     if (message.type !== HandshakeType.finished) throw unexpected(this, message)
     const { application, secrets, session } = this.flight
     const { suite } = secrets
-    const received = decodeFinished(message.body, suite.hashLength)
-    const expected = KeySchedule.finishedVerifyData(suite, secrets.clientTraffic, context.transcript.current())
-    if (!crypto.timingSafeEqual(received, expected)) {
-      throw new DecryptError({ reason: "client Finished does not match the transcript" })
-    }
+    checkFinished(message.body, KeySchedule.finishedVerifyData(suite, secrets.clientTraffic, context.transcript.current()), "client")
     context.transcript.add(message.raw)
     context.records.requireRecordBoundary()
     context.records.setReadKey(suite, application.client)
