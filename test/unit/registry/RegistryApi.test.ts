@@ -117,6 +117,32 @@ describe("RegistryApi.getManifest", () => {
     return Effect.map(Effect.exit(effect), (exit) => expect(failureTag(exit)).toBe("InvalidResponse"))
   })
 
+  it.effect("a Docker-Content-Digest header that is not a digest is an InvalidResponse naming it", () => {
+    const { effect } = run(
+      () => ({ status: 200, headers: { "content-type": MediaType.OciManifest, "docker-content-digest": "md5:abc" }, body: manifestBody }),
+      (api) => api.getManifest("some/app", "v1")
+    )
+    return Effect.map(Effect.flip(effect), (error) => {
+      expect(error._tag).toBe("InvalidResponse")
+      expect(error.message).toContain("Docker-Content-Digest")
+    })
+  })
+
+  it.effect("a redirect without Location, and a redirect loop, are InvalidResponse errors", () => {
+    const missing = run(() => ({ status: 307 }), (api) => api.getManifest("some/app", "v1"))
+    const loop = run(
+      () => ({ status: 302, headers: { location: "/v2/some/app/manifests/v1" } }),
+      (api) => api.getManifest("some/app", "v1")
+    )
+    return Effect.gen(function* () {
+      const first = yield* Effect.flip(missing.effect)
+      expect(first.message).toContain("without a Location header")
+      const second = yield* Effect.flip(loop.effect)
+      expect(second.message).toContain("more than 5 redirects")
+      expect(loop.requests).toHaveLength(6)
+    })
+  })
+
   it.effect("a repository name that breaks the naming rules fails before any request", () => {
     const { effect, requests } = run(() => ({ status: 500 }), (api) => api.getManifest("Some/App", "v1"))
     return Effect.map(Effect.exit(effect), (exit) => {
