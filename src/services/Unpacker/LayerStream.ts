@@ -44,12 +44,16 @@ export type TarError = DecompressionFailed | DiffIdMismatch
 const zstdSlice = 1024
 
 // Output chunks of gunzip: fewer, larger chunks mean fewer thread-pool jobs and stream steps per MiB.
-const gzipOutputChunk = 64 * 1024
+const gzipOutputChunk = 256 * 1024
+
+// Gunzip gets its input in pieces of at least this size: each write is at least one thread-pool job, and a
+// job per 64 KiB socket read costs more in thread wake-ups than the inflating itself.
+const gzipInputBatch = 1024 * 1024
 
 // Gunzip inflates up to this many chunks ahead of the parser, so that its thread-pool jobs run while the
 // main thread parses and applies rather than in turn with it. Its output is read in object mode: one read
 // is one chunk, where a byte-mode read would concatenate (copy) all that is buffered.
-const gzipReadAheadChunks = 64
+const gzipReadAheadChunks = 16
 
 // ZlibOptions omits the stream options that zlib streams pass on to their Transform.
 export const gunzipOptions: zlib.ZlibOptions & TransformOptions = {
@@ -87,9 +91,31 @@ export const verifyBlob = (layer: LayerId, digest: Digest.Digest, size: number) 
     digest: (expected, actual) => new LayerDigestMismatch({ layer, expected, actual })
   })
 
+/** Joins small chunks into pieces of at least `size` bytes (the last one, or one before a failure, may be shorter). */
+export const coalesce = (size: number) => <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
+  Stream.suspend(() => {
+    let pending: Array<Uint8Array> = []
+    let pendingBytes = 0
+    const take = (): Array<Uint8Array> => {
+      const joined = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes)
+      pending = []
+      pendingBytes = 0
+      return [joined]
+    }
+    const joined = Stream.mapConcat(bytes, (chunk): ReadonlyArray<Uint8Array> => {
+      if (pendingBytes === 0 && chunk.length >= size) return [chunk]
+      pending.push(chunk)
+      pendingBytes += chunk.length
+      return pendingBytes >= size ? take() : []
+    })
+    const rest = Stream.suspend(() => Stream.fromIterable(pendingBytes > 0 ? take() : []))
+    // What came before a failure still goes on, as it would have without the joining.
+    return Stream.concat(joined, rest).pipe(Stream.catchAll((e) => Stream.concat(rest, Stream.fail(e))))
+  })
+
 const gunzip = (layer: LayerId) => <E, R>(compressed: Stream.Stream<Uint8Array, E, R>) =>
   NodeStream.pipeThroughDuplex(
-    compressed,
+    coalesce(gzipInputBatch)(compressed),
     () => zlib.createGunzip(gunzipOptions),
     (cause) => new DecompressionFailed({ layer, compression: "gzip", reason: reasonOf(cause) })
   )

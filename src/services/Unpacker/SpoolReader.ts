@@ -10,7 +10,7 @@ import type { LayerId } from "./UnpackError.js"
 import { DecompressionFailed, UnpackIoError } from "./UnpackError.js"
 
 // Bytes of the spool file read at once, and how many such reads may wait in gunzip.
-const readChunk = 256 * 1024
+const readChunk = 1024 * 1024
 const readBuffers = 4
 
 const reasonOf = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))

@@ -5,14 +5,13 @@ import * as NodeStream from "@effect/platform-node/NodeStream"
 import type { Scope } from "effect"
 import { Context, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
 import { randomBytes } from "node:crypto"
-import type { Chunk } from "effect"
-import { createReadStream, writeSync } from "node:fs"
+import { createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import type * as Digest from "../../domain/Digest.js"
 import { DirectoryMetadata, removeTree } from "./DirectoryMetadata.js"
-import { fsCall, fsCallIfExists, fsSync, trySync } from "./FsCall.js"
+import { fsCall, fsCallIfExists } from "./FsCall.js"
 import { FileLane } from "./FileLane.js"
 import { KnownDirectories } from "./KnownDirectories.js"
 import type { LayerStats } from "./LayerApplier.js"
@@ -88,14 +87,21 @@ export class Unpacker extends Context.Tag("Unpacker")<Unpacker, {
 
 type DestinationState = "absent" | "empty" | "occupied"
 
-// Spool files are read back in chunks of this size.
+// Spool files are written in batches of this size, and read back in chunks of `spoolReadChunk`.
+const spoolWriteBatch = 1024 * 1024
 const spoolReadChunk = 256 * 1024
 
-const isIoError = (u: unknown): u is UnpackIoError => u instanceof UnpackIoError
-
-const writeChunks = (fd: number, file: string, chunks: Chunk.Chunk<Uint8Array>) => {
+// Writes all of `chunks` to `handle` on the thread pool, continuing after a short write.
+const writeAll = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Array>, total: number) => {
+  let written = (await handle.writev(chunks)).bytesWritten
+  if (written === total) return
   for (const chunk of chunks) {
-    for (let at = 0; at < chunk.length;) at += fsSync("write", file, () => writeSync(fd, chunk, at))
+    if (written >= chunk.length) {
+      written -= chunk.length
+      continue
+    }
+    for (let at = written; at < chunk.length;) at += (await handle.write(chunk, at)).bytesWritten
+    written = 0
   }
 }
 
@@ -179,17 +185,32 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
       })
 
     // A layer downloaded ahead goes to a file, its digest and size checked on the way in (by the stream
-    // itself when it says so). Written a batch of chunks at a time, synchronously: page-cache copies.
+    // itself when it says so). Written on the thread pool, a batch of chunks at a time, so that the main
+    // thread only hashes and counts.
     const spool = (index: number, layer: UnpackLayer<E>, dir: string) => {
       const file = path.join(dir, `layer-${index}`)
       const blob = download(index, layer)
+      const checked = layer.verified === true ? blob : blob.pipe(LayerStream.verifyBlob(index, layer.digest, layer.size))
       return Effect.acquireUseRelease(
         fsCall("create", file, () => fs.open(file, "wx", 0o600)),
         (handle) =>
-          Stream.runForEachChunk(
-            layer.verified === true ? blob : blob.pipe(LayerStream.verifyBlob(index, layer.digest, layer.size)),
-            (chunks) => trySync(() => writeChunks(handle.fd, file, chunks), isIoError)
-          ),
+          Effect.suspend(() => {
+            let pending: Array<Uint8Array> = []
+            let pendingBytes = 0
+            const flush = () => {
+              const [chunks, total] = [pending, pendingBytes]
+              pending = []
+              pendingBytes = 0
+              return fsCall("write", file, () => writeAll(handle, chunks, total))
+            }
+            return Stream.runForEachChunk(checked, (chunks) => {
+              for (const chunk of chunks) {
+                pending.push(chunk)
+                pendingBytes += chunk.length
+              }
+              return pendingBytes >= spoolWriteBatch ? flush() : Effect.void
+            }).pipe(Effect.zipRight(Effect.suspend(() => (pendingBytes > 0 ? flush() : Effect.void))))
+          }),
         (handle) => Effect.promise(() => handle.close().catch(() => undefined))
       ).pipe(Effect.as(file))
     }
