@@ -25,7 +25,7 @@ const areaOf = (frame: ProfileNode["callFrame"]): string => {
   if (frame.url === "") return frame.functionName.startsWith("(") ? frame.functionName : "native"
   const pkg = packageOf(frame.url)
   if (pkg === "effect") return "effect runtime"
-  if (pkg === "tar-stream" || pkg === "streamx" || pkg === "b4a" || pkg === "fast-fifo") return "tar-stream (+streamx)"
+  if (frame.url.includes("/Unpacker/TarEntries")) return "tar reader"
   if (pkg !== undefined) return pkg
   const dist = frame.url.indexOf("/dist/")
   if (dist >= 0) return `ours: ${frame.url.slice(dist + "/dist/".length)}`

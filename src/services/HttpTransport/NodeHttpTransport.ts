@@ -3,8 +3,7 @@
  * Node's TLS, or any `createConnection` (the RA-TLS engine plugs in there). Node's error codes are sorted
  * into connection, timeout and TLS failures here, so callers can tell a wrong CA from a refused port.
  */
-import * as NodeStream from "@effect/platform-node/NodeStream"
-import { Duration, Effect, Layer, Stream } from "effect"
+import { Chunk, Duration, Effect, Layer, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
@@ -63,6 +62,77 @@ export const classifyError = (host: string, error: unknown): TransportError => {
   if (isTlsFailure(code, error)) return new TlsError({ host, code, reason, cause: error })
   return new ConnectionError({ host, code, reason })
 }
+
+// At most this many body bytes wait for the consumer; the socket is paused meanwhile.
+const bodyBufferBytes = 1024 * 1024
+
+/**
+ * A response body as a Stream whose every pull takes all the socket reads buffered since the previous one,
+ * as one Chunk of those buffers (nothing copied). When the consumer is busy, one pull carries many reads,
+ * so each stage downstream (hashing, counting, progress) steps once per pull rather than once per 64 KiB.
+ * The stream fails with `failed(error)` on a response error; it ends when the response ends or closes.
+ */
+const bodyOf = (res: http.IncomingMessage, failed: (error: unknown) => TransportError): Stream.Stream<Uint8Array, TransportError> =>
+  Stream.suspend(() => {
+    let buffered: Array<Uint8Array> = []
+    let bytes = 0
+    let done = false
+    let failure: TransportError | undefined
+    let wake: (() => void) | undefined
+    const notify = () => {
+      const w = wake
+      wake = undefined
+      w?.()
+    }
+    const onData = (chunk: Uint8Array) => {
+      buffered.push(chunk)
+      bytes += chunk.length
+      if (bytes >= bodyBufferBytes) res.pause()
+      notify()
+    }
+    const onEnd = () => {
+      done = true
+      notify()
+    }
+    const onError = (error: unknown) => {
+      failure ??= failed(error)
+      notify()
+    }
+    res.on("data", onData)
+    res.on("end", onEnd)
+    res.on("close", onEnd)
+    res.on("error", onError)
+    const take = Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<TransportError>>((resume) => {
+      const check = () => {
+        if (buffered.length > 0) {
+          const taken = buffered
+          buffered = []
+          bytes = 0
+          if (!done && res.isPaused()) res.resume()
+          resume(Effect.succeed(Chunk.unsafeFromArray(taken)))
+        } else if (failure !== undefined) {
+          resume(Effect.fail(Option.some(failure)))
+        } else if (done) {
+          resume(Effect.fail(Option.none()))
+        } else {
+          wake = check
+        }
+      }
+      check()
+      return Effect.sync(() => {
+        wake = undefined
+      })
+    })
+    const detach = Effect.sync(() => {
+      res.off("data", onData)
+      res.off("end", onEnd)
+      res.off("close", onEnd)
+      res.off("error", onError)
+      res.on("error", () => undefined)
+      if (!res.complete) res.destroy()
+    })
+    return Stream.repeatEffectChunkOption(take).pipe(Stream.ensuring(detach))
+  })
 
 const flattenHeaders = (raw: http.IncomingHttpHeaders): Record<string, string> => {
   const headers: Record<string, string> = {}
@@ -141,10 +211,7 @@ export const make = (options: NodeTransportOptions): Effect.Effect<HttpTransport
         })
       ).pipe(
         Effect.map(({ res }): HttpResponse => {
-          const body = NodeStream.fromReadable<TransportError>(
-            () => res,
-            (error) => failure ?? classifyError(host, error)
-          ).pipe(
+          const body = bodyOf(res, (error) => failure ?? classifyError(host, error)).pipe(
             Stream.concat(
               Stream.suspend(() =>
                 res.complete

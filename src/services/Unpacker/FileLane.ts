@@ -1,17 +1,18 @@
-// Small files, created and written by a worker thread while the main thread decompresses, hashes and
-// parses on, as `tar` runs beside `gunzip` in a shell pipeline. Creating a file costs the kernel hundreds
-// of microseconds: done on the main thread that time would stall everything else, and done as awaited
-// thread-pool calls it would add four round trips per file and starve the decompressor of threads. Files
-// go over in batches, their bodies packed into slabs that move to the worker and back, so that memory
-// stays bounded and nothing is allocated per file. The lane keeps the tree consistent for the
-// synchronous code around it: a path is only handed over once its parents exist, and that code waits for
-// the lane (`pending`, `onProgress`) before it looks at or changes a path still being written.
+// The unpacker's second thread: it creates and writes files, and hashes the tar stream, while the main
+// thread downloads, inflates, parses and decides, as `tar` runs beside `gunzip` in a shell pipeline.
+// Creating a file costs the kernel tens to hundreds of microseconds, and hashing a layer hundreds of
+// milliseconds: on the main thread that time would stall everything else, and as awaited thread-pool calls
+// it would add round trips per file. Work goes over in batches: bytes are copied into slabs that move to the
+// worker and back (so memory stays bounded and nothing is allocated per file), with a list of operations on
+// them, done in order. The lane keeps the tree consistent for the synchronous code around it: a path is only
+// handed over once its parents exist, and that code waits for the lane (`pending`, `onProgress`) before it
+// looks at or changes a path still being written.
 import { Worker } from "node:worker_threads"
 import type { Metadata } from "./DirectoryMetadata.js"
 import { UnpackIoError } from "./UnpackError.js"
 
-/** The largest body the lane takes, and the size of a slab. */
-export const maxFileBytes = 1024 * 1024
+/** The size of a slab: the most bytes one batch carries. */
+export const slabBytes = 1024 * 1024
 /** Slabs in flight before the lane counts as full. */
 const maxSlabs = 6
 
@@ -19,13 +20,27 @@ export interface NewFile {
   readonly target: string
   readonly flags: number
   readonly metadata: Metadata
-  /** The body, in pieces, at most `maxFileBytes` in all. */
-  readonly chunks: ReadonlyArray<Uint8Array>
-  readonly bytes: number
   /** Whether owner and mode need their own calls after the creation. */
   readonly chown: boolean
   readonly chmod: boolean
 }
+
+type Operation =
+  | { readonly op: "open"; readonly id: number; readonly target: string; readonly flags: number; readonly mode: number }
+  | { readonly op: "write"; readonly id: number; readonly offset: number; readonly length: number }
+  | {
+    readonly op: "close"
+    readonly id: number
+    readonly uid: number
+    readonly gid: number
+    readonly mode: number
+    readonly mtime: number
+    readonly chown: boolean
+    readonly chmod: boolean
+  }
+  | { readonly op: "hashStart"; readonly algorithm: string }
+  | { readonly op: "hash"; readonly offset: number; readonly length: number }
+  | { readonly op: "digest"; readonly request: number }
 
 interface Failure {
   readonly target: string
@@ -36,50 +51,69 @@ interface Failure {
 
 interface Done {
   readonly slab: Uint8Array
-  readonly targets: ReadonlyArray<string>
+  readonly closed: ReadonlyArray<string>
+  readonly digests: ReadonlyArray<{ readonly request: number; readonly digest: string }>
   readonly failure: Failure | undefined
 }
+
+// The worker's whole program, as source so that it runs the same from the TypeScript sources (tests) and
+// from the build. After its first failure it does nothing but report it and return slabs.
+const workerSource = `
+const { parentPort } = require("node:worker_threads")
+const fs = require("node:fs")
+const { createHash } = require("node:crypto")
+const files = new Map()
+let hash
+let failed
+const fail = (target, operation, error) => {
+  failed = { target, operation, code: error.code, message: error.message }
+  for (const file of files.values()) try { fs.closeSync(file.fd) } catch {}
+  files.clear()
+}
+parentPort.on("message", ({ slab, ops }) => {
+  const closed = []
+  const digests = []
+  for (const o of ops) {
+    if (failed !== undefined) break
+    if (o.op === "hash") { hash.update(slab.subarray(o.offset, o.offset + o.length)); continue }
+    if (o.op === "hashStart") { hash = createHash(o.algorithm); continue }
+    if (o.op === "digest") { digests.push({ request: o.request, digest: hash.digest("hex") }); continue }
+    const file = files.get(o.id)
+    const target = o.op === "open" ? o.target : file.target
+    let operation = o.op === "open" ? "create" : o.op
+    try {
+      if (o.op === "open") {
+        files.set(o.id, { target, fd: fs.openSync(target, o.flags, o.mode & 0o777) })
+      } else if (o.op === "write") {
+        const end = o.offset + o.length
+        for (let at = o.offset; at < end;) at += fs.writeSync(file.fd, slab, at, end - at)
+      } else {
+        files.delete(o.id)
+        operation = "chown"
+        if (o.chown) fs.fchownSync(file.fd, o.uid, o.gid)
+        operation = "chmod"
+        if (o.chmod) fs.fchmodSync(file.fd, o.mode)
+        operation = "utimes"
+        fs.futimesSync(file.fd, o.mtime, o.mtime)
+        operation = "close"
+        fs.closeSync(file.fd)
+        closed.push(target)
+      }
+    } catch (error) {
+      if (file !== undefined && files.has(o.id)) files.delete(o.id)
+      if (file !== undefined && operation !== "close") try { fs.closeSync(file.fd) } catch {}
+      fail(target, operation, error)
+    }
+  }
+  parentPort.postMessage({ slab, closed, digests, failure: failed }, [slab.buffer])
+})
+`
 
 interface Slab {
   readonly buffer: Uint8Array
   used: number
-  files: Array<Record<string, unknown>>
+  ops: Array<Operation>
 }
-
-// The worker's whole program, as source so that it runs the same from the TypeScript sources (tests) and
-// from the build. It stops at the first failure of a batch and reports it; the unpack then fails.
-const workerSource = `
-const { parentPort } = require("node:worker_threads")
-const fs = require("node:fs")
-parentPort.on("message", ({ slab, files }) => {
-  let failure
-  for (const file of files) {
-    if (failure !== undefined) break
-    let operation = "create"
-    let fd
-    try {
-      fd = fs.openSync(file.target, file.flags, file.mode & 0o777)
-      operation = "write"
-      const end = file.offset + file.length
-      for (let at = file.offset; at < end;) at += fs.writeSync(fd, slab, at, end - at)
-      operation = "chown"
-      if (file.chown) fs.fchownSync(fd, file.uid, file.gid)
-      operation = "chmod"
-      if (file.chmod) fs.fchmodSync(fd, file.mode)
-      operation = "utimes"
-      fs.futimesSync(fd, file.mtime, file.mtime)
-      operation = "close"
-      const open = fd
-      fd = undefined
-      fs.closeSync(open)
-    } catch (error) {
-      if (fd !== undefined) fs.closeSync(fd)
-      failure = { target: file.target, operation, code: error.code, message: error.message }
-    }
-  }
-  parentPort.postMessage({ slab, targets: files.map((file) => file.target), failure }, [slab.buffer])
-})
-`
 
 export class FileLane {
   private readonly worker = new Worker(workerSource, { eval: true })
@@ -87,9 +121,13 @@ export class FileLane {
   private readonly free: Array<Uint8Array> = []
   private current: Slab | undefined = undefined
   private failure: UnpackIoError | undefined = undefined
+  // Files handed over and not yet closed, by target path.
   private readonly writing = new Set<string>()
+  private readonly opened = new Map<number, NewFile>()
+  private nextId = 0
+  private nextRequest = 0
+  private readonly digestWaiters = new Map<number, (digest: string | undefined) => void>()
   private waiters: Array<() => void> = []
-  private flushing = false
 
   constructor() {
     this.worker.unref()
@@ -102,63 +140,75 @@ export class FileLane {
     return this.writing.has(hostPath)
   }
 
+  /** Whether everything handed over is done. */
   get idle(): boolean {
-    return this.writing.size === 0
+    return this.slabsInFlight === 0 && this.current === undefined
   }
 
   get full(): boolean {
     return this.slabsInFlight >= maxSlabs
   }
 
-  /** Throws the first failure of a file written in the background. */
+  /** Throws the first failure of the work done in the background. */
   check(): void {
     if (this.failure !== undefined) throw this.failure
   }
 
-  /** Calls `wake` once files in flight finish (or fail). */
+  /** Calls `wake` once work in flight progresses (or fails). */
   onProgress(wake: () => void): void {
     this.waiters.push(wake)
+    this.flush()
   }
 
-  /** Hands `file` over: its body is copied into the current slab. */
-  write(file: NewFile): void {
-    if (this.writing.size === 0) this.worker.ref()
+  /** Creates `file`; its body follows through `write` and ends with `end`. Returns the file's id. */
+  open(file: NewFile): number {
+    const id = this.nextId++
+    if (this.writing.size === 0 && this.slabsInFlight === 0) this.worker.ref()
     this.writing.add(file.target)
-    let slab = this.current
-    if (slab !== undefined && slab.used + file.bytes > maxFileBytes) {
-      this.flush()
-      slab = undefined
-    }
-    if (slab === undefined) {
-      slab = { buffer: this.free.pop() ?? new Uint8Array(maxFileBytes), used: 0, files: [] }
-      this.current = slab
-      // Everything handed over in this turn of the event loop goes as one message, unless the slab fills.
-      if (!this.flushing) {
-        this.flushing = true
-        setImmediate(() => {
-          this.flushing = false
-          this.flush()
-        })
-      }
-    }
-    const offset = slab.used
-    for (const chunk of file.chunks) {
-      slab.buffer.set(chunk, slab.used)
-      slab.used += chunk.length
-    }
+    this.slab().ops.push({ op: "open", id, target: file.target, flags: file.flags, mode: file.metadata.mode })
+    this.opened.set(id, file)
+    return id
+  }
+
+  /** Appends `bytes` to the file `id` (copied: the caller may reuse them). */
+  write(id: number, bytes: Uint8Array): void {
+    this.copy(bytes, (offset, length) => ({ op: "write", id, offset, length }))
+  }
+
+  /** Sets the owner, mode and mtime of file `id`, and closes it. */
+  end(id: number): void {
+    const file = this.opened.get(id)
+    if (file === undefined) return
+    this.opened.delete(id)
     const { metadata } = file
-    slab.files.push({
-      target: file.target,
-      flags: file.flags,
-      mode: metadata.mode,
+    this.slab().ops.push({
+      op: "close",
+      id,
       uid: metadata.uid,
       gid: metadata.gid,
+      mode: metadata.mode,
       mtime: metadata.mtime,
       chown: file.chown,
-      chmod: file.chmod,
-      offset,
-      length: file.bytes
+      chmod: file.chmod
     })
+  }
+
+  /** Starts a hash of the bytes given to `hash` from now on. */
+  hashStart(algorithm: string): void {
+    this.slab().ops.push({ op: "hashStart", algorithm })
+  }
+
+  /** Adds `bytes` to the hash (copied). */
+  hash(bytes: Uint8Array): void {
+    this.copy(bytes, (offset, length) => ({ op: "hash", offset, length }))
+  }
+
+  /** The hex digest of the bytes hashed since `hashStart`; undefined once the lane failed (see `check`). */
+  digest(): Promise<string | undefined> {
+    const request = this.nextRequest++
+    this.slab().ops.push({ op: "digest", request })
+    this.flush()
+    return new Promise((resolve) => this.digestWaiters.set(request, resolve))
   }
 
   /** Stops the worker; files in flight may be left half-written (the staging tree is removed anyway). */
@@ -166,24 +216,60 @@ export class FileLane {
     return this.worker.terminate().then(() => undefined)
   }
 
+  // The slab being filled. It goes over when full, or when someone waits for the lane (`onProgress`,
+  // `digest`): each message wakes the worker and then the main thread, which costs more than the copying.
+  private slab(): Slab {
+    let slab = this.current
+    if (slab === undefined) {
+      slab = { buffer: this.free.pop() ?? new Uint8Array(slabBytes), used: 0, ops: [] }
+      this.current = slab
+    }
+    return slab
+  }
+
+  // Copies `bytes` into slabs, one operation per slab the bytes land in.
+  private copy(bytes: Uint8Array, operation: (offset: number, length: number) => Operation) {
+    let at = 0
+    while (at < bytes.length) {
+      let slab = this.slab()
+      if (slab.used === slab.buffer.length) {
+        this.flush()
+        slab = this.slab()
+      }
+      const n = Math.min(bytes.length - at, slab.buffer.length - slab.used)
+      slab.buffer.set(bytes.subarray(at, at + n), slab.used)
+      slab.ops.push(operation(slab.used, n))
+      slab.used += n
+      at += n
+    }
+  }
+
   private flush() {
     const slab = this.current
     if (slab === undefined) return
     this.current = undefined
     this.slabsInFlight += 1
-    this.worker.postMessage({ slab: slab.buffer, files: slab.files }, [slab.buffer.buffer as ArrayBuffer])
+    this.worker.ref()
+    this.worker.postMessage({ slab: slab.buffer, ops: slab.ops }, [slab.buffer.buffer as ArrayBuffer])
   }
 
   private fail(failure: UnpackIoError) {
     if (this.failure === undefined) this.failure = failure
+    for (const resolve of this.digestWaiters.values()) resolve(undefined)
+    this.digestWaiters.clear()
     this.wake()
   }
 
   private finish(done: Done) {
     this.slabsInFlight -= 1
     this.free.push(done.slab)
-    for (const target of done.targets) this.writing.delete(target)
-    if (this.writing.size === 0) this.worker.unref()
+    for (const target of done.closed) this.writing.delete(target)
+    if (this.idle) this.worker.unref()
+    for (const { digest, request } of done.digests) {
+      const resolve = this.digestWaiters.get(request)
+      this.digestWaiters.delete(request)
+      resolve?.(digest)
+    }
     const failure = done.failure
     if (failure !== undefined) {
       const cause = Object.assign(new Error(failure.message), { code: failure.code })

@@ -1,18 +1,21 @@
-// Applies one uncompressed layer tar onto a root directory by the OCI changeset rules: entries in order,
-// whiteouts and opaque whiteouts delete what lower layers put there, later entries replace earlier ones,
-// and metadata (mode, owner, mtime) follows the headers. Every path goes through RootedPath. Entries are
-// decided and applied with synchronous file-system calls (microseconds each, where a thread-pool round trip
-// per call would dominate), except the creation of small files, which the FileLane's thread does meanwhile.
-import { Effect, Either, Stream } from "effect"
+// Applies one layer onto a root directory by the OCI changeset rules: entries in order, whiteouts and opaque
+// whiteouts delete what lower layers put there, later entries replace earlier ones, and metadata (mode,
+// owner, mtime) follows the headers. Every path goes through RootedPath. Entries are decided, and
+// directories, links and deletions applied, with synchronous file-system calls (microseconds each, where a
+// thread-pool round trip per call would dominate); regular files are created and written, and the tar
+// stream hashed, by the FileLane's thread meanwhile.
+import { Effect, Either } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { DirectoryMetadata, type Metadata } from "./DirectoryMetadata.js"
-import { FileLane, maxFileBytes } from "./FileLane.js"
+import { FileLane } from "./FileLane.js"
 import { errorCode, fsSync } from "./FsCall.js"
 import { KnownDirectories } from "./KnownDirectories.js"
 import * as RootedPath from "./RootedPath.js"
+import type { LayerSource, PipeError } from "./LayerPipe.js"
+import { readLayer } from "./LayerPipe.js"
 import type { BodySink, EntryHandler, TarHeader } from "./TarEntries.js"
-import { forEachEntry, MalformedTar } from "./TarEntries.js"
+import { MalformedTar } from "./TarEntries.js"
 import type { ApplyError, LayerId } from "./UnpackError.js"
 import { LayerTooLarge, MalformedLayer, SpecialFileRefused, UnpackIoError, UnsafeLayerEntry } from "./UnpackError.js"
 
@@ -48,13 +51,6 @@ const specialTypes: ReadonlySet<string> = new Set(["character-device", "block-de
 const xattrPrefix = "SCHILY.xattr."
 const newFileFlags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW
 
-// A file's body is written in batches of this many bytes (or iovecs, below Linux's IOV_MAX of 1024).
-const writeBatchBytes = 1024 * 1024
-const writeBatchChunks = 512
-
-// Files up to this size go to the FileLane whole; larger ones are written here, a batch at a time.
-const smallFileBytes = maxFileBytes
-
 const paxNumber = (header: TarHeader, key: string): number | undefined => {
   const text = header.pax?.[key]
   const value = text === undefined ? Number.NaN : Number.parseFloat(text)
@@ -66,67 +62,59 @@ const metadataOf = (header: TarHeader): Metadata => ({
   mode: header.mode & 0o7777,
   uid: paxNumber(header, "uid") ?? header.uid,
   gid: paxNumber(header, "gid") ?? header.gid,
-  mtime: paxNumber(header, "mtime") ?? header.mtime.getTime() / 1000
+  mtime: paxNumber(header, "mtime") ?? header.mtime
 })
-
-const boundedBy = <E, R>(
-  bytes: Stream.Stream<Uint8Array, E, R>,
-  layer: LayerId,
-  limit: number,
-  onBatch: (seen: number) => Effect.Effect<void>
-): Stream.Stream<Uint8Array, E | LayerTooLarge, R> =>
-  Stream.suspend(() => {
-    let seen = 0
-    return Stream.mapChunksEffect(bytes, (chunks) => {
-      for (const chunk of chunks) seen += chunk.length
-      return seen > limit ? Effect.fail(new LayerTooLarge({ layer, limit })) : Effect.as(onBatch(seen), chunks)
-    })
-  })
 
 const isApplyFailure = (u: unknown): u is ApplyError =>
   u instanceof UnsafeLayerEntry || u instanceof MalformedLayer || u instanceof SpecialFileRefused ||
   u instanceof LayerTooLarge || u instanceof UnpackIoError
 
+/** What the layer pipe fails with, the tar reader's complaints turned into MalformedLayer. */
+export type LayerFailure = ApplyError | Exclude<PipeError, MalformedTar>
+
 /**
- * Applies the tar stream `tar` of layer `layer` onto `root`, an absolute path without symlinks that holds the
- * result of the lower layers. On failure the root is left half-applied: the caller owns a staging copy.
+ * Applies layer `layer` from `source` onto `root`, an absolute path without symlinks that holds the result
+ * of the lower layers, verifying it on the way. On failure the root is left half-applied: the caller owns a
+ * staging copy.
  */
 export const applyLayer = <E, R>(
   root: string,
   layer: LayerId,
-  tar: Stream.Stream<Uint8Array, E, R>,
+  source: LayerSource<E, R>,
   options: ApplyOptions = {}
-): Effect.Effect<LayerStats, ApplyError | E, R> =>
+): Effect.Effect<LayerStats, LayerFailure | E, R> =>
   options.fileLane !== undefined
-    ? applyWith(root, layer, tar, options, options.fileLane)
+    ? applyWith(root, layer, source, options, options.fileLane)
     : Effect.acquireUseRelease(
       Effect.sync(() => new FileLane()),
-      (lane) => applyWith(root, layer, tar, options, lane),
+      (lane) => applyWith(root, layer, source, options, lane),
       (lane) => Effect.promise(() => lane.close())
     )
 
 const applyWith = <E, R>(
   root: string,
   layer: LayerId,
-  tar: Stream.Stream<Uint8Array, E, R>,
+  source: LayerSource<E, R>,
   options: ApplyOptions,
   lane: FileLane
-): Effect.Effect<LayerStats, ApplyError | E, R> =>
+): Effect.Effect<LayerStats, LayerFailure | E, R> =>
   Effect.suspend(() => {
     const state = new LayerState(root, layer, options, lane)
-    let tarBytes = 0
-    const bytes = boundedBy(tar, layer, options.maxLayerBytes ?? Number.POSITIVE_INFINITY, (seen) => {
-      tarBytes = seen
-      return state.drainLogs()
-    })
-    return forEachEntry(bytes, state, isApplyFailure).pipe(
+    const pipeOptions = {
+      maxLayerBytes: options.maxLayerBytes ?? Number.POSITIVE_INFINITY,
+      afterBatch: () => state.drainLogs(),
+      // The lane's thread hashes the tar stream, and the pipe reads on only while the lane keeps up.
+      tarHasher: { start: (algorithm: string) => lane.hashStart(algorithm), update: (bytes: Uint8Array) => lane.hash(bytes), digest: () => lane.digest() },
+      backlog: lane
+    }
+    return readLayer(layer, source, state, isApplyFailure, pipeOptions).pipe(
       Effect.catchIf(
         (e): e is MalformedTar => e instanceof MalformedTar,
         (e) => Effect.fail(new MalformedLayer({ layer, entry: state.current, reason: e.reason }))
       ),
       Effect.ensuring(Effect.suspend(() => state.drainLogs())),
-      Effect.zipRight(Effect.suspend(() => state.finish())),
-      Effect.map((): LayerStats => ({
+      Effect.tap(() => Effect.suspend(() => state.finish())),
+      Effect.map((tarBytes): LayerStats => ({
         entries: state.entries,
         tarBytes,
         specialFilesSkipped: state.specialFilesSkipped,
@@ -136,102 +124,23 @@ const applyWith = <E, R>(
     )
   })
 
-const writeAll = (fd: number, target: string, chunks: ReadonlyArray<Uint8Array>, total: number) => {
-  const written = fsSync("write", target, () => fs.writevSync(fd, chunks))
-  if (written === total) return
-  // A short write (a full disk says so on the next call): the rest one chunk at a time.
-  let skip = written
-  for (const chunk of chunks) {
-    if (skip >= chunk.length) {
-      skip -= chunk.length
-      continue
-    }
-    for (let at = skip; at < chunk.length;) {
-      at += fsSync("write", target, () => fs.writeSync(fd, chunk, at))
-    }
-    skip = 0
-  }
-}
-
-// The body of a new regular file: written in batches, then owner, mode and mtime, then closed.
-class FileBody implements BodySink {
-  private pending: Array<Uint8Array> = []
-  private pendingBytes = 0
-  private open = true
-
-  constructor(
-    private readonly fd: number,
-    private readonly target: string,
-    private readonly metadata: Metadata,
-    private readonly asRoot: boolean,
-    private readonly chmod: boolean
-  ) {}
-
-  write(chunk: Uint8Array) {
-    this.pending.push(chunk)
-    this.pendingBytes += chunk.length
-    if (this.pendingBytes >= writeBatchBytes || this.pending.length >= writeBatchChunks) this.flush()
-  }
-
-  private flush() {
-    if (this.pending.length === 0) return
-    const chunks = this.pending
-    const total = this.pendingBytes
-    this.pending = []
-    this.pendingBytes = 0
-    writeAll(this.fd, this.target, chunks, total)
-  }
-
-  end() {
-    const { fd, metadata, target } = this
-    try {
-      this.flush()
-      if (this.asRoot) fsSync("chown", target, () => fs.fchownSync(fd, metadata.uid, metadata.gid))
-      // After chown, which clears setuid and setgid.
-      if (this.chmod) fsSync("chmod", target, () => fs.fchmodSync(fd, metadata.mode))
-      fsSync("utimes", target, () => fs.futimesSync(fd, metadata.mtime, metadata.mtime))
-    } finally {
-      this.close()
-    }
-  }
-
-  abort() {
-    this.close()
-  }
-
-  private close() {
-    if (!this.open) return
-    this.open = false
-    fs.closeSync(this.fd)
-  }
-}
-
-// The body of a small file, gathered whole and handed to the lane with its metadata.
-class SmallFileBody implements BodySink {
-  private chunks: Array<Uint8Array> = []
-  private bytes = 0
-
+// A regular file's body, written by the lane's thread.
+class LaneBody implements BodySink {
   constructor(
     private readonly lane: FileLane,
-    private readonly target: string,
-    private readonly metadata: Metadata,
-    private readonly chown: boolean,
-    private readonly chmod: boolean
+    private readonly id: number
   ) {}
 
   write(chunk: Uint8Array) {
-    this.chunks.push(chunk)
-    this.bytes += chunk.length
+    this.lane.write(this.id, chunk)
   }
 
   end() {
-    const { bytes, chmod, chown, chunks, metadata, target } = this
-    this.chunks = []
-    this.lane.write({ target, flags: newFileFlags, metadata, chunks, bytes, chown, chmod })
+    this.lane.end(this.id)
   }
 
   abort() {
-    this.chunks = []
+    // The unpack is failing: the half-written file goes with the staging tree.
   }
 }
 
@@ -336,7 +245,7 @@ class LayerState implements EntryHandler {
       switch (type) {
         case "file":
         case "contiguous-file":
-          return this.file(components, header.size, metadataOf(header))
+          return this.file(components, metadataOf(header))
         case "symlink":
           this.symlink(components, header.linkname ?? "", metadataOf(header))
           return undefined
@@ -464,21 +373,18 @@ class LayerState implements EntryHandler {
     this.directories.set(target, metadata)
   }
 
-  private file(components: ReadonlyArray<string>, size: number, metadata: Metadata): BodySink {
+  private file(components: ReadonlyArray<string>, metadata: Metadata): BodySink {
     const target = this.placeFor(components)
     this.markOurs(target)
     if (!this.known.absent(target) && fs.lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
       this.remove(target)
     }
     this.known.createdAt(target)
-    // Created with its mode; chmod only when the umask or a special bit stands in the way.
+    // Created with its mode; chmod only when the umask or a special bit stands in the way, chown only when
+    // running as root and the owner is not us.
     const chmod = ((metadata.mode & 0o777) & ~this.umask) !== metadata.mode
-    if (size <= smallFileBytes) {
-      const chown = this.asRoot && (metadata.uid !== this.uid || metadata.gid !== this.gid)
-      return new SmallFileBody(this.lane, target, metadata, chown, chmod)
-    }
-    const fd = fsSync("create", target, () => fs.openSync(target, newFileFlags, metadata.mode & 0o777))
-    return new FileBody(fd, target, metadata, this.asRoot, chmod)
+    const chown = this.asRoot && (metadata.uid !== this.uid || metadata.gid !== this.gid)
+    return new LaneBody(this.lane, this.lane.open({ target, flags: newFileFlags, metadata, chown, chmod }))
   }
 
   private symlink(components: ReadonlyArray<string>, linkTarget: string, metadata: Metadata) {

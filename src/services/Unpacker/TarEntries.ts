@@ -1,14 +1,12 @@
-// Reads a tar stream entry by entry with tar-stream, handing each header and its body to synchronous code
-// (the applier does its file-system work with synchronous calls): the bytes come from an Effect Stream, a
-// batch of chunks at a time, and backpressure runs from the entry body back to the byte stream, so a large
-// file never sits in memory.
-import { Data, Effect, Stream } from "effect"
-import type { Chunk } from "effect"
-import * as tar from "tar-stream"
+// Reads a tar stream entry by entry, synchronously, as its bytes arrive: POSIX ustar and pax (`x` and `g`
+// records), GNU (`L` and `K` long names, its own magic), and v7 headers. Bodies are handed on as views of
+// the bytes given, never copied. The handler may hold the reader before an entry while work it started in
+// the background finishes; the reader then keeps the rest of its input until it is resumed.
+import { Data } from "effect"
 
 /**
- * A header as tar-stream decodes it (PAX and GNU long names already folded into `name` and `linkname`),
- * with the PAX records that applied to it. `type` is null for a type flag tar-stream does not know.
+ * A header with the pax records and GNU long names that apply to it folded in. `type` is null for a type
+ * flag this reader does not know; `mtime` is in seconds.
  */
 export interface TarHeader {
   readonly name: string
@@ -17,7 +15,7 @@ export interface TarHeader {
   readonly mode: number
   readonly uid: number
   readonly gid: number
-  readonly mtime: Date
+  readonly mtime: number
   readonly linkname: string | null
   readonly pax: Readonly<Record<string, string>> | null
 }
@@ -32,9 +30,9 @@ export interface BodySink {
 }
 
 /**
- * Handles entries synchronously; its methods throw failures that `isFailure` of `forEachEntry` recognises.
- * A handler may finish work in the background (file writes on the thread pool): it then holds the parser
- * back through `wait`, and reports what failed there through `settled`.
+ * Handles entries synchronously; its methods throw the handler's failures. A handler may finish work in the
+ * background (file writes on another thread): it then holds the reader back through `wait`, and reports
+ * what failed there through `settled`.
  */
 export interface EntryHandler {
   /** Handles the entry `header` heads: returns where its body goes, or undefined to skip it. */
@@ -54,189 +52,308 @@ export interface EntryHandler {
 /** The bytes are not a tar archive, or it ends in the middle of an entry. */
 export class MalformedTar extends Data.TaggedError("MalformedTar")<{ readonly reason: string }> {}
 
-const reasonOf = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
+const blockSize = 512
+/** The largest pax record set or GNU long name taken. */
+const maxExtendedHeader = 1024 * 1024
 
-// Enough that the parser takes a whole batch of 64 KiB chunks before it asks the feeder to wait.
-const parserBuffer = 256 * 1024
-
-interface EntryBody {
-  on(event: "data", listener: (chunk: Uint8Array) => void): unknown
-  on(event: "end" | "error", listener: () => void): unknown
-  resume(): unknown
+const types: Record<number, string> = {
+  0: "file",
+  0x30: "file",
+  0x31: "link",
+  0x32: "symlink",
+  0x33: "character-device",
+  0x34: "block-device",
+  0x35: "directory",
+  0x36: "fifo",
+  0x37: "contiguous-file"
 }
+const paxLocal = 0x78 // x
+const paxGlobal = 0x67 // g
+const gnuLongName = 0x4c // L
+const gnuLongNameOld = 0x4e // N
+const gnuLongLink = 0x4b // K
 
-// The parser with its current entry. `failure` is the first failure of the handler or the parser;
-// `wake` resumes the feeder waiting for the parser to drain or finish.
-class Parser<E> {
-  readonly extract = tar.extract({ allowUnknownFormat: true, highWaterMark: parserBuffer } as Parameters<typeof tar.extract>[0])
-  failure: Effect.Effect<never, E | MalformedTar> | undefined = undefined
-  // An entry is current from its header until its body's end has been handled.
-  current = false
-  finished = false
-  private sink: BodySink | undefined = undefined
-  private wake: (() => void) | undefined = undefined
+const hasBody = (type: string | null) => type === "file" || type === "contiguous-file"
 
-  constructor(
-    private readonly handle: EntryHandler,
-    private readonly isFailure: (u: unknown) => u is E
-  ) {
-    this.extract.on("entry", (header, body, next) => this.entry(header as unknown as TarHeader, body as EntryBody, next))
-    this.extract.on("error", (cause) => this.fail(new MalformedTar({ reason: reasonOf(cause) })))
-    this.extract.on("finish", () => {
-      this.finished = true
-      this.notify()
-    })
-  }
+const bufferOf = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
-  private entry(header: TarHeader, body: EntryBody, next: () => void) {
-    if (this.failure !== undefined) return
-    this.current = true
-    // The parser's own error reports what went wrong; the body repeats it.
-    body.on("error", () => undefined)
-    try {
-      if (this.handle.wait(header, () => this.resumeEntry(header, body, next))) return
-      this.sink = this.handle.entry(header)
-    } catch (thrown) {
-      this.fail(thrown)
-      return
-    }
-    body.on("data", (chunk) => {
-      if (this.failure !== undefined) return
-      try {
-        this.sink?.write(chunk)
-      } catch (thrown) {
-        this.fail(thrown)
-      }
-    })
-    body.on("end", () => {
-      if (this.failure !== undefined) return
-      const sink = this.sink
-      this.sink = undefined
-      try {
-        sink?.end()
-      } catch (thrown) {
-        this.fail(thrown)
-        return
-      }
-      this.current = false
-      next()
-      this.notify()
-    })
-    body.resume()
-  }
-
-  private resumeEntry(header: TarHeader, body: EntryBody, next: () => void) {
-    try {
-      this.handle.settled(() => undefined)
-    } catch (thrown) {
-      this.fail(thrown)
-      return
-    }
-    this.entry(header, body, next)
-  }
-
-  /** True once the handler has no background work left; throws what that work failed with. */
-  settled(): boolean {
-    return !this.handle.settled(() => this.notify())
-  }
-
-  // What the handler throws besides its failures is a bug: a defect.
-  fail(thrown: unknown) {
-    if (this.failure !== undefined) return
-    this.failure = thrown instanceof MalformedTar || this.isFailure(thrown) ? Effect.fail(thrown) : Effect.die(thrown)
-    this.release()
-    this.notify()
-  }
-
-  release() {
-    const sink = this.sink
-    this.sink = undefined
-    sink?.abort()
-    this.extract.destroy()
-  }
-
-  notify() {
-    const wake = this.wake
-    this.wake = undefined
-    wake?.()
-  }
-
-  private outcome(): Effect.Effect<void, E | MalformedTar> {
-    return this.failure ?? Effect.void
-  }
-
-  /** Resumes once `ready` holds or something failed. */
-  private waitFor(ready: () => boolean): Effect.Effect<void, E | MalformedTar> {
-    return Effect.async<void, E | MalformedTar>((resume) => {
-      const check = () => {
-        if (this.failure !== undefined || ready()) {
-          resume(this.outcome())
-          return
-        }
-        this.wake = check
-      }
-      check()
-      return Effect.sync(() => {
-        this.wake = undefined
-      })
-    })
-  }
-
-  write(chunks: Chunk.Chunk<Uint8Array>): Effect.Effect<void, E | MalformedTar> {
-    if (this.failure !== undefined) return this.outcome()
-    let full = false
-    for (const chunk of chunks) full = !this.extract.write(chunk)
-    if (!full) return this.outcome()
-    let drained = false
-    this.extract.once("drain", () => {
-      drained = true
-      this.notify()
-    })
-    return this.waitFor(() => drained)
-  }
-
-  end(): Effect.Effect<void, E | MalformedTar> {
-    if (this.failure !== undefined) return this.outcome()
-    this.extract.end(undefined)
-    return this.waitFor(() => {
-      if (!this.finished || this.current) return false
-      try {
-        return this.settled()
-      } catch (thrown) {
-        this.fail(thrown)
-        return true
-      }
-    })
-  }
-
-  /** Once the handler's background work is over, whatever the outcome. */
-  quiesce(): Effect.Effect<void> {
-    return Effect.async<void>((resume) => {
-      const check = () => {
-        try {
-          if (this.handle.settled(check)) return
-        } catch {
-          // The failure was reported, or the unpack is stopping anyway.
-        }
-        resume(Effect.void)
-      }
-      check()
-    })
-  }
+/** The NUL-terminated UTF-8 text of a field. */
+const text = (block: Buffer, start: number, length: number): string => {
+  const end = block.indexOf(0, start)
+  return block.toString("utf8", start, end < 0 || end > start + length ? start + length : end)
 }
 
 /**
- * Feeds `bytes` to a tar parser and runs `handle` on each entry, one after the other, its body's chunks to
- * the sink it returns. Fails with the first failure of the bytes, the parser or the handler.
+ * A numeric field: octal digits between optional leading spaces and a space or NUL, or a base-256 number
+ * (high bit set) for values octal cannot hold. NaN when it is neither.
  */
-export const forEachEntry = <E, R, E2>(
-  bytes: Stream.Stream<Uint8Array, E, R>,
-  handle: EntryHandler,
-  isFailure: (u: unknown) => u is E2
-): Effect.Effect<void, E | E2 | MalformedTar, R> =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => new Parser(handle, isFailure)),
-    (parser) =>
-      Stream.runForEachChunk(bytes, (chunks) => parser.write(chunks)).pipe(Effect.zipRight(Effect.suspend(() => parser.end()))),
-    (parser) => Effect.zipRight(Effect.sync(() => parser.release()), parser.quiesce())
-  )
+const numeric = (block: Buffer, start: number, length: number): number => {
+  const end = start + length
+  const first = block[start]!
+  if (first & 0x80) {
+    if (first !== 0x80) return Number.NaN
+    let value = 0
+    for (let i = start + 1; i < end; i++) value = value * 256 + block[i]!
+    return Number.isSafeInteger(value) ? value : Number.NaN
+  }
+  let i = start
+  while (i < end && block[i] === 0x20) i++
+  let value = 0
+  let digits = 0
+  for (; i < end; i++) {
+    const c = block[i]!
+    if (c === 0x20 || c === 0) break
+    if (c < 0x30 || c > 0x37) return Number.NaN
+    value = value * 8 + (c - 0x30)
+    digits++
+  }
+  for (; i < end; i++) {
+    const c = block[i]!
+    if (c !== 0x20 && c !== 0) return Number.NaN
+  }
+  return digits === 0 && first !== 0 && first !== 0x20 ? Number.NaN : value
+}
+
+/** The header's checksum holds either the unsigned or the signed byte sum (old tars wrote the latter). */
+const checksumMatches = (block: Buffer, stored: number): boolean => {
+  let unsigned = 8 * 0x20
+  let signed = 8 * 0x20
+  for (let i = 0; i < blockSize; i++) {
+    if (i >= 148 && i < 156) continue
+    const b = block[i]!
+    unsigned += b
+    signed += b > 127 ? b - 256 : b
+  }
+  return stored === unsigned || stored === signed
+}
+
+const isZeroBlock = (block: Buffer): boolean => {
+  for (let i = 0; i < blockSize; i++) if (block[i] !== 0) return false
+  return true
+}
+
+const isPosixUstar = (block: Buffer) =>
+  block[257] === 0x75 && block[258] === 0x73 && block[259] === 0x74 && block[260] === 0x61 &&
+  block[261] === 0x72 && block[262] === 0
+
+/** `len key=value\n` records; what a later record sets wins. */
+const parsePax = (bytes: Buffer): Record<string, string> => {
+  const records: Record<string, string> = {}
+  let at = 0
+  while (at < bytes.length) {
+    if (bytes[at] === 0) break
+    const space = bytes.indexOf(0x20, at)
+    const length = space < 0 ? Number.NaN : Number(bytes.toString("latin1", at, space))
+    if (!Number.isSafeInteger(length) || length <= space - at || at + length > bytes.length || bytes[at + length - 1] !== 0x0a) {
+      throw new MalformedTar({ reason: "malformed pax record" })
+    }
+    const record = bytes.toString("utf8", space + 1, at + length - 1)
+    const equals = record.indexOf("=")
+    if (equals <= 0) throw new MalformedTar({ reason: "malformed pax record" })
+    records[record.slice(0, equals)] = record.slice(equals + 1)
+    at += length
+  }
+  return records
+}
+
+const padding = (size: number) => (blockSize - (size % blockSize)) % blockSize
+
+type Phase =
+  | { readonly kind: "header" }
+  | { readonly kind: "extended"; readonly flag: number; readonly size: number }
+  | { readonly kind: "body"; remaining: number; readonly sink: BodySink | undefined; readonly size: number }
+  | { readonly kind: "skip"; remaining: number }
+
+/**
+ * The reader. `push` parses a chunk and returns false when the handler held it: the rest of that chunk is
+ * kept, and nothing more may be pushed until `resume` (called once the handler's `ready` fired) returns
+ * true. Failures are thrown: `MalformedTar`, or whatever the handler throws.
+ */
+export class TarReader {
+  private phase: Phase = { kind: "header" }
+  // A header or extended record that arrived in pieces.
+  private pending: Array<Buffer> = []
+  private pendingBytes = 0
+  private paxRecords: Record<string, string> | null = null
+  private paxGlobalRecords: Record<string, string> | null = null
+  private longName: string | null = null
+  private longLink: string | null = null
+  private held: { readonly header: TarHeader; readonly rest: Buffer } | undefined = undefined
+
+  constructor(
+    private readonly handler: EntryHandler,
+    private readonly ready: () => void
+  ) {}
+
+  /** Whether the handler holds the reader. */
+  get holding(): boolean {
+    return this.held !== undefined
+  }
+
+  push(chunk: Uint8Array): boolean {
+    if (this.held !== undefined) throw new Error("TarReader: push while held")
+    return this.parse(bufferOf(chunk))
+  }
+
+  /** Goes on after the handler's `ready`: false when it holds the reader again. */
+  resume(): boolean {
+    const held = this.held
+    if (held === undefined) return true
+    this.held = undefined
+    if (!this.dispatch(held.header, held.rest)) return false
+    return this.parse(held.rest)
+  }
+
+  /** The stream ended: throws when it ended inside an entry. */
+  end(): void {
+    if (this.held !== undefined) throw new Error("TarReader: end while held")
+    if (this.phase.kind !== "header" || this.pendingBytes > 0) {
+      throw new MalformedTar({ reason: "unexpected end of data" })
+    }
+  }
+
+  /** Releases the body sink of an entry cut short. */
+  abort(): void {
+    const phase = this.phase
+    this.phase = { kind: "header" }
+    if (phase.kind === "body") phase.sink?.abort()
+  }
+
+  private parse(chunk: Buffer): boolean {
+    let at = 0
+    while (at < chunk.length) {
+      const phase = this.phase
+      if (phase.kind === "body" || phase.kind === "skip") {
+        const n = Math.min(phase.remaining, chunk.length - at)
+        if (phase.kind === "body" && phase.sink !== undefined) phase.sink.write(chunk.subarray(at, at + n))
+        at += n
+        phase.remaining -= n
+        if (phase.remaining === 0) this.bodyDone(phase)
+        continue
+      }
+      const wanted = phase.kind === "header" ? blockSize : phase.size + padding(phase.size)
+      let record: Buffer
+      if (this.pendingBytes === 0 && chunk.length - at >= wanted) {
+        record = chunk.subarray(at, at + wanted)
+        at += wanted
+      } else {
+        const n = Math.min(wanted - this.pendingBytes, chunk.length - at)
+        this.pending.push(chunk.subarray(at, at + n))
+        this.pendingBytes += n
+        at += n
+        if (this.pendingBytes < wanted) continue
+        record = Buffer.concat(this.pending, this.pendingBytes)
+        this.pending = []
+        this.pendingBytes = 0
+      }
+      if (phase.kind === "extended") {
+        this.extended(phase.flag, record.subarray(0, phase.size))
+        this.phase = { kind: "header" }
+        continue
+      }
+      const header = this.header(record)
+      if (header === undefined) continue
+      const rest = chunk.subarray(at)
+      if (!this.dispatch(header, rest)) return false
+    }
+    return true
+  }
+
+  private bodyDone(phase: Extract<Phase, { kind: "body" | "skip" }>) {
+    if (phase.kind === "body") {
+      const pad = padding(phase.size)
+      this.phase = pad > 0 ? { kind: "skip", remaining: pad } : { kind: "header" }
+      phase.sink?.end()
+    } else {
+      this.phase = { kind: "header" }
+    }
+  }
+
+  // Hands a complete header to the handler; false when the handler holds the reader (`rest` waits).
+  private dispatch(header: TarHeader, rest: Buffer): boolean {
+    if (this.handler.wait(header, this.ready)) {
+      this.held = { header, rest }
+      return false
+    }
+    const sink = this.handler.entry(header)
+    const size = header.size
+    if (!hasBody(header.type)) {
+      // The body of anything but a regular file (GNU dumpdir data, say) is not applied.
+      sink?.abort()
+      if (size > 0) this.phase = { kind: "skip", remaining: size + padding(size) }
+    } else if (size === 0) {
+      sink?.end()
+    } else {
+      this.phase = { kind: "body", remaining: size, sink, size }
+    }
+    return true
+  }
+
+  // Decodes a header block: undefined for a zero block or an extended record (which sets up its phase).
+  private header(block: Buffer): TarHeader | undefined {
+    if (isZeroBlock(block)) return undefined
+    const stored = numeric(block, 148, 8)
+    if (!checksumMatches(block, stored)) {
+      throw new MalformedTar({ reason: "invalid tar header checksum (not a tar archive, or a corrupt one)" })
+    }
+    const flag = block[156]!
+    let size = numeric(block, 124, 12)
+    if (Number.isNaN(size)) throw new MalformedTar({ reason: "invalid size field" })
+    if (flag === paxLocal || flag === paxGlobal || flag === gnuLongName || flag === gnuLongNameOld || flag === gnuLongLink) {
+      if (size > maxExtendedHeader) {
+        throw new MalformedTar({ reason: `extended header of ${size} bytes (at most ${maxExtendedHeader})` })
+      }
+      this.phase = { kind: "extended", flag, size }
+      if (size === 0) this.phase = { kind: "header" }
+      return undefined
+    }
+    const mode = numeric(block, 100, 8)
+    const uid = numeric(block, 108, 8)
+    const gid = numeric(block, 116, 8)
+    const mtime = numeric(block, 136, 12)
+    if (Number.isNaN(mode) || Number.isNaN(uid) || Number.isNaN(gid) || Number.isNaN(mtime)) {
+      throw new MalformedTar({ reason: "invalid numeric field in a tar header" })
+    }
+    let name = text(block, 0, 100)
+    if (isPosixUstar(block) && block[345] !== 0) name = `${text(block, 345, 155)}/${name}`
+    let linkname: string | null = block[157] === 0 ? null : text(block, 157, 100)
+    let type = types[flag] ?? null
+    // Old tars mark a directory by a trailing slash on a regular-file entry.
+    if (type === "file" && flag === 0 && name.endsWith("/")) type = "directory"
+
+    const pax = this.paxGlobalRecords === null && this.paxRecords === null
+      ? null
+      : { ...this.paxGlobalRecords, ...this.paxRecords }
+    if (this.longName !== null) name = this.longName
+    if (this.longLink !== null) linkname = this.longLink
+    if (pax !== null) {
+      if (pax.path !== undefined) name = pax.path
+      if (pax.linkpath !== undefined) linkname = pax.linkpath
+      if (pax.size !== undefined) {
+        size = /^\d+$/.test(pax.size) ? Number(pax.size) : Number.NaN
+        if (!Number.isSafeInteger(size)) throw new MalformedTar({ reason: `invalid pax size ${JSON.stringify(pax.size)}` })
+      }
+    }
+    this.paxRecords = null
+    this.longName = null
+    this.longLink = null
+    return { name, type, size, mode, uid, gid, mtime, linkname, pax }
+  }
+
+  private extended(flag: number, body: Buffer) {
+    switch (flag) {
+      case paxLocal:
+        this.paxRecords = { ...this.paxRecords, ...parsePax(body) }
+        return
+      case paxGlobal:
+        this.paxGlobalRecords = { ...this.paxGlobalRecords, ...parsePax(body) }
+        return
+      case gnuLongLink:
+        this.longLink = text(body, 0, body.length)
+        return
+      default:
+        this.longName = text(body, 0, body.length)
+    }
+  }
+}

@@ -15,9 +15,7 @@ import { fsCall, fsCallIfExists } from "./FsCall.js"
 import { FileLane } from "./FileLane.js"
 import { KnownDirectories } from "./KnownDirectories.js"
 import type { LayerStats } from "./LayerApplier.js"
-import { applyLayer } from "./LayerApplier.js"
 import * as LayerStream from "./LayerStream.js"
-import { gunzipSpool } from "./SpoolReader.js"
 import type { UnpackError } from "./UnpackError.js"
 import { DestinationExists, UnpackIoError } from "./UnpackError.js"
 
@@ -87,9 +85,10 @@ export class Unpacker extends Context.Tag("Unpacker")<Unpacker, {
 
 type DestinationState = "absent" | "empty" | "occupied"
 
-// Spool files are written in batches of this size, and read back in chunks of `spoolReadChunk`.
+// Spool files are written in batches of this size, and read back in chunks of `spoolReadChunk` (each
+// chunk is one step of the stream into the layer pipe).
 const spoolWriteBatch = 1024 * 1024
-const spoolReadChunk = 256 * 1024
+const spoolReadChunk = 1024 * 1024
 
 // Writes all of `chunks` to `handle` on the thread pool, continuing after a short write.
 const writeAll = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Array>, total: number) => {
@@ -221,12 +220,6 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
         (cause) => new UnpackIoError({ path: file, operation: "read", cause })
       )
 
-    // The verified tar stream of a spooled layer; a gzip spool is read back through reused buffers.
-    const spooledTar = (index: number, layer: UnpackLayer<E>, file: string) =>
-      Either.getOrUndefined(LayerStream.compressionOf(index, layer.mediaType)) === "gzip"
-        ? LayerStream.verifyDiffId(index, layer.diffId)(gunzipSpool(index, file))
-        : LayerStream.tarOf(index, layer, spooled(file))
-
     const spools = new Map<number, Fiber.RuntimeFiber<string, E | UnpackError>>()
     const results: Array<UnpackedLayer> = []
     for (const [index, layer] of layers.entries()) {
@@ -243,7 +236,7 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
         ? yield* LayerStream.applyVerified(root, index, layer, download(index, layer), layerOptions)
         : yield* Effect.gen(function*() {
           const file = yield* Fiber.join(spooling)
-          const applied = yield* applyLayer(root, index, spooledTar(index, layer, file), layerOptions)
+          const applied = yield* LayerStream.applyVerified(root, index, layer, spooled(file), layerOptions, true)
           yield* fsCall("remove", file, () => fs.rm(file, { force: true }))
           return applied
         })

@@ -20,10 +20,10 @@ describe("directory metadata across layers", () => {
       { name: "ro/", type: "directory", mode: 0o555 },
       { name: "ro/a", content: "a" }
     ])
-    await Effect.runPromise(applyLayer(root, 0, Fixture.chunked(lower), { directories }))
+    await Effect.runPromise(applyLayer(root, 0, { bytes: Fixture.chunked(lower), compression: "none" }, { directories }))
     expect((await fs.stat(path.join(root, "ro"))).mode & 0o777).toBe(0o755)
     const upper = await Fixture.tar([{ name: "ro/b", content: "b" }, { name: "ro/.wh.a" }])
-    await Effect.runPromise(applyLayer(root, 1, Fixture.chunked(upper), { directories }))
+    await Effect.runPromise(applyLayer(root, 1, { bytes: Fixture.chunked(upper), compression: "none" }, { directories }))
     await Effect.runPromise(directories.apply())
     const tree = await TreeSnapshot.take(root)
     expect(TreeSnapshot.shape(tree)).toEqual({ ro: "directory", "ro/b": "file" })

@@ -1,0 +1,227 @@
+// Decompressors for layer blobs (gzip, zstd, or none), driven by callbacks rather than streams so that the
+// layer pipe can move bytes without a stream step per chunk. Each takes compressed bytes through `write`,
+// says through `saturated` when it wants no more for now (and through `drain` when it does again), and
+// hands its output to `data`, which may refuse more (the tar reader is held); `pump` then goes on.
+import { Decompress } from "fzstd"
+import * as zlib from "node:zlib"
+import type * as MediaType from "../../domain/MediaType.js"
+
+export interface InflaterOutput {
+  /** Takes uncompressed bytes; false when it takes no more until `pump` is called. */
+  readonly data: (chunk: Uint8Array) => boolean
+  /** All output was delivered. */
+  readonly end: () => void
+  readonly error: (cause: unknown) => void
+  /** `saturated` may have turned false. */
+  readonly drain: () => void
+}
+
+export interface Inflater {
+  readonly write: (chunk: Uint8Array) => void
+  readonly saturated: boolean
+  readonly end: () => void
+  /** Delivers output held back since `data` refused it. */
+  readonly pump: () => void
+  readonly destroy: () => void
+}
+
+// gunzip's output comes in chunks of this size, and it inflates up to `gzipReadAhead` of them ahead of the
+// reader, on the thread pool, while the main thread parses and applies. Its input goes in pieces of at
+// least `gzipInputBatch` bytes (small chunks are copied into reused buffers), up to `gzipInputQueue` ahead: each write is at least
+// one thread-pool job, and a job per 64 KiB socket read costs more in thread wake-ups than the inflating.
+const gzipOutputChunk = 256 * 1024
+const gzipReadAhead = 16
+const gzipInputBatch = 1024 * 1024
+const gzipInputQueue = 3
+
+// zstd gets its input in slices of this size, which bounds what one slice can inflate to before the
+// reader's size limit gets a say (a zstd RLE block turns 4 bytes into 128 KiB).
+const zstdSlice = 1024
+
+class GzipInflater implements Inflater {
+  private readonly gunzip = zlib.createGunzip({
+    chunkSize: gzipOutputChunk,
+    readableObjectMode: true,
+    readableHighWaterMark: gzipReadAhead
+  } as zlib.ZlibOptions)
+  // Batch buffers whose bytes gunzip has consumed; pieces written whose callback has not come yet.
+  private readonly free: Array<Buffer> = []
+  private inFlight = 0
+  private batch: Buffer | undefined = undefined
+  private fill = 0
+  private refused = false
+
+  constructor(private readonly output: InflaterOutput) {
+    this.gunzip.on("readable", () => {
+      if (!this.refused) this.pump()
+    })
+    this.gunzip.on("end", () => output.end())
+    this.gunzip.on("error", (cause) => output.error(cause))
+  }
+
+  get saturated(): boolean {
+    return this.inFlight >= gzipInputQueue
+  }
+
+  write(chunk: Uint8Array) {
+    if (this.fill === 0 && chunk.length >= gzipInputBatch) {
+      this.send(chunk, undefined)
+      return
+    }
+    let at = 0
+    while (at < chunk.length) {
+      const batch = this.batch ??= this.free.pop() ?? Buffer.allocUnsafeSlow(gzipInputBatch)
+      const n = Math.min(chunk.length - at, batch.length - this.fill)
+      batch.set(chunk.subarray(at, at + n), this.fill)
+      this.fill += n
+      at += n
+      if (this.fill === batch.length) this.submit()
+    }
+  }
+
+  private submit() {
+    const batch = this.batch
+    if (batch === undefined || this.fill === 0) return
+    this.batch = undefined
+    const piece = batch.subarray(0, this.fill)
+    this.fill = 0
+    this.send(piece, batch)
+  }
+
+  // gunzip reads a piece in place until the write's callback; a batch buffer is free again after it.
+  private send(piece: Uint8Array, batch: Buffer | undefined) {
+    this.inFlight += 1
+    this.gunzip.write(piece, () => {
+      this.inFlight -= 1
+      if (batch !== undefined) this.free.push(batch)
+      this.output.drain()
+    })
+  }
+
+  end() {
+    this.submit()
+    this.gunzip.end()
+  }
+
+  pump() {
+    this.refused = false
+    let chunk: Uint8Array | null
+    while ((chunk = this.gunzip.read() as Uint8Array | null) !== null) {
+      if (!this.output.data(chunk)) {
+        this.refused = true
+        return
+      }
+    }
+  }
+
+  destroy() {
+    this.gunzip.destroy()
+  }
+}
+
+// A decompressor that runs synchronously on the main thread (or none at all): input waits in `input` and
+// output in `queue` while the output refuses it.
+class SyncInflater implements Inflater {
+  private readonly input: Array<Uint8Array> = []
+  private readonly queue: Array<Uint8Array> = []
+  private ending = false
+  private ended = false
+  private announced = false
+  private refused = false
+  private failed = false
+
+  constructor(
+    private readonly output: InflaterOutput,
+    private readonly slice: number,
+    private readonly transform: (bytes: Uint8Array, final: boolean, emit: (out: Uint8Array) => void) => void
+  ) {}
+
+  get saturated(): boolean {
+    return this.input.length > 0 || this.queue.length > 0
+  }
+
+  write(chunk: Uint8Array) {
+    for (let at = 0; at < chunk.length; at += this.slice) this.input.push(chunk.subarray(at, at + this.slice))
+    this.run()
+  }
+
+  end() {
+    this.ending = true
+    this.run()
+  }
+
+  pump() {
+    this.refused = false
+    this.run()
+  }
+
+  destroy() {
+    this.failed = true
+    this.input.length = 0
+    this.queue.length = 0
+  }
+
+  private run() {
+    const emit = (out: Uint8Array) => {
+      if (out.length > 0) this.queue.push(out)
+    }
+    while (!this.refused && !this.failed) {
+      const out = this.queue.shift()
+      if (out !== undefined) {
+        if (!this.output.data(out)) this.refused = true
+        continue
+      }
+      const next = this.input.shift()
+      if (next !== undefined) {
+        if (!this.step(() => this.transform(next, false, emit))) return
+        continue
+      }
+      if (this.ending && !this.ended) {
+        this.ended = true
+        if (!this.step(() => this.transform(new Uint8Array(0), true, emit))) return
+        if (this.queue.length > 0) continue
+      }
+      break
+    }
+    if (this.refused || this.failed || this.announced) return
+    if (this.ended) {
+      this.announced = true
+      this.output.end()
+    } else {
+      this.output.drain()
+    }
+  }
+
+  private step(run: () => void): boolean {
+    try {
+      run()
+      return true
+    } catch (cause) {
+      this.failed = true
+      this.output.error(cause)
+      return false
+    }
+  }
+}
+
+const zstd = (output: InflaterOutput): Inflater => {
+  const blocks: Array<Uint8Array> = []
+  const decoder = new Decompress((block) => {
+    blocks.push(block)
+  })
+  return new SyncInflater(output, zstdSlice, (bytes, final, emit) => {
+    decoder.push(bytes, final)
+    for (const block of blocks.splice(0)) emit(block)
+  })
+}
+
+export const make = (compression: MediaType.LayerCompression, output: InflaterOutput): Inflater => {
+  switch (compression) {
+    case "gzip":
+      return new GzipInflater(output)
+    case "zstd":
+      return zstd(output)
+    case "none":
+      return new SyncInflater(output, Number.POSITIVE_INFINITY, (bytes, _final, emit) => emit(bytes))
+  }
+}
