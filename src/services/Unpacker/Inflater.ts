@@ -32,6 +32,8 @@ export interface Inflater {
 const gzipOutputChunk = 256 * 1024
 const gzipReadAhead = 16
 const gzipInputBatch = 1024 * 1024
+/** The gzip inflater copies any chunk shorter than this before `write` returns; the caller may reuse it. */
+export const gzipCopiesBelow = gzipInputBatch
 const gzipInputQueue = 3
 
 // zstd gets its input in slices of this size, which bounds what one slice can inflate to before the

@@ -1,11 +1,9 @@
 // The unpacker service: turns the layer blobs of an image into a directory tree at `dest`, all or nothing.
 // The tree is built in a staging directory beside `dest` (or in `temp` on the same file system), every
 // layer is verified on the way, and only a complete, verified tree is renamed into place.
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import type { Scope } from "effect"
 import { Context, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
 import { randomBytes } from "node:crypto"
-import { createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -13,6 +11,7 @@ import type * as Digest from "../../domain/Digest.js"
 import { DirectoryMetadata, removeTree } from "./DirectoryMetadata.js"
 import { fsCall, fsCallIfExists } from "./FsCall.js"
 import { FileLane } from "./FileLane.js"
+import { gzipCopiesBelow } from "./Inflater.js"
 import { KnownDirectories } from "./KnownDirectories.js"
 import type { LayerStats } from "./LayerApplier.js"
 import * as LayerStream from "./LayerStream.js"
@@ -88,7 +87,7 @@ type DestinationState = "absent" | "empty" | "occupied"
 // Spool files are written in batches of this size, and read back in chunks of `spoolReadChunk` (each
 // chunk is one step of the stream into the layer pipe).
 const spoolWriteBatch = 1024 * 1024
-const spoolReadChunk = 1024 * 1024
+const spoolReadChunk = gzipCopiesBelow / 2
 
 // Writes all of `chunks` to `handle` on the thread pool, continuing after a short write.
 const writeAll = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Array>, total: number) => {
@@ -103,6 +102,25 @@ const writeAll = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Array>
     written = 0
   }
 }
+
+// How long, in all, the layer being applied may wait for its bytes before later layers download ahead.
+const starvedAfterMillis = 100
+
+/** `bytes`, running `onStarved` once its consumer has waited for it `millis` in all. */
+const whenStarved = <A, E, R>(bytes: Stream.Stream<A, E, R>, millis: number, onStarved: Effect.Effect<void>) =>
+  Stream.unwrapScoped(Effect.map(Stream.toPull(bytes), (pull) => {
+    let waited = 0
+    let fired = false
+    return Stream.repeatEffectChunkOption(Effect.suspend(() => {
+      const start = performance.now()
+      return Effect.tap(pull, () => {
+        waited += performance.now() - start
+        if (fired || waited < millis) return Effect.void
+        fired = true
+        return onStarved
+      })
+    }))
+  }))
 
 const destinationState = (dest: string): Effect.Effect<DestinationState, UnpackIoError> =>
   Effect.gen(function*() {
@@ -214,29 +232,61 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
       ).pipe(Effect.as(file))
     }
 
-    const spooled = (file: string): Stream.Stream<Uint8Array, UnpackIoError> =>
-      NodeStream.fromReadable<UnpackIoError, Uint8Array>(
-        () => createReadStream(file, { highWaterMark: spoolReadChunk }),
-        (cause) => new UnpackIoError({ path: file, operation: "read", cause })
-      )
+    // A spool file read back. gzip's inflater copies what it is given before the next pull, so one buffer
+    // serves the whole file; other layers keep their chunks longer and get a fresh buffer per read.
+    const spooled = (file: string, reuse: boolean): Stream.Stream<Uint8Array, UnpackIoError> =>
+      Stream.unwrapScoped(Effect.gen(function*() {
+        const handle = yield* Effect.acquireRelease(
+          fsCall("open", file, () => fs.open(file, "r")),
+          (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+        )
+        const shared = reuse ? Buffer.allocUnsafeSlow(spoolReadChunk) : undefined
+        const read = Effect.flatMap(
+          fsCall("read", file, () => {
+            const buffer = shared ?? Buffer.allocUnsafe(spoolReadChunk)
+            return handle.read(buffer, 0, buffer.length, null).then(({ bytesRead }) => buffer.subarray(0, bytesRead))
+          }),
+          (bytes) => bytes.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(bytes)
+        )
+        return Stream.repeatEffectOption(Effect.mapError(read, (e) => (Option.isOption(e) ? e : Option.some(e))))
+      }))
 
+    // Layers are downloaded ahead of their turn (spooled) only once the network proves slower than the
+    // unpacking: when the layer being applied has waited for its bytes for `starvedAfterMillis` in all.
+    // On a fast network each layer is downloaded at its turn, straight into the pipe: spooling it would
+    // only cost a write and a read of every byte.
+    const scope = yield* Effect.scope
     const spools = new Map<number, Fiber.RuntimeFiber<string, E | UnpackError>>()
-    const results: Array<UnpackedLayer> = []
-    for (const [index, layer] of layers.entries()) {
-      if (spoolDir !== undefined) {
+    let downloadingAhead = false
+    const downloadAhead = (index: number) =>
+      Effect.gen(function*() {
+        if (spoolDir === undefined) return
+        downloadingAhead = true
         for (let ahead = index + 1; ahead < Math.min(layers.length, index + concurrency); ahead++) {
           const aheadLayer = layers[ahead]
           if (aheadLayer !== undefined && !spools.has(ahead)) {
-            spools.set(ahead, yield* Effect.forkScoped(spool(ahead, aheadLayer, spoolDir)))
+            spools.set(ahead, yield* Effect.forkIn(spool(ahead, aheadLayer, spoolDir), scope))
           }
         }
-      }
+      })
+    const results: Array<UnpackedLayer> = []
+    for (const [index, layer] of layers.entries()) {
+      if (downloadingAhead) yield* downloadAhead(index)
       const spooling = spools.get(index)
       const stats = spooling === undefined
-        ? yield* LayerStream.applyVerified(root, index, layer, download(index, layer), layerOptions)
+        ? yield* LayerStream.applyVerified(
+          root,
+          index,
+          layer,
+          downloadingAhead || spoolDir === undefined
+            ? download(index, layer)
+            : whenStarved(download(index, layer), starvedAfterMillis, downloadAhead(index)),
+          layerOptions
+        )
         : yield* Effect.gen(function*() {
           const file = yield* Fiber.join(spooling)
-          const applied = yield* LayerStream.applyVerified(root, index, layer, spooled(file), layerOptions, true)
+          const gzip = Either.getOrUndefined(LayerStream.compressionOf(index, layer.mediaType)) === "gzip"
+          const applied = yield* LayerStream.applyVerified(root, index, layer, spooled(file, gzip), layerOptions, true)
           yield* fsCall("remove", file, () => fs.rm(file, { force: true }))
           return applied
         })

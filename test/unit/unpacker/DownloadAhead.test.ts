@@ -1,7 +1,8 @@
-// A gzip layer downloaded ahead is read back from its spool file through reused buffers: it must unpack
+// Later layers are downloaded ahead of their turn (into spool files) once the layer being applied waits
+// for its bytes, and only then. A spooled gzip layer is read back through one reused buffer: it must unpack
 // to the same bytes, and a corrupt or mis-hashed spooled layer must still end the unpack with its own
-// typed error and leave nothing behind. The second layer of two is the one spooled.
-import { Either } from "effect"
+// typed error and leave nothing behind. The first layer is made slow so that the second one is spooled.
+import { Effect, Either, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -14,7 +15,46 @@ import { exists, outcomeTag, unpackEither, unpackOk, workspace } from "./Workspa
 const big = Buffer.alloc(3 * 1024 * 1024 + 12_345)
 for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24
 
-const first = () => Fixture.layerOf([{ name: "one/a.txt", content: "one a" }])
+// The first layer, its bytes held back long enough that the unpacker counts the network as the bottleneck.
+const first = async (log?: Array<string>) => {
+  const layer = await Fixture.layerOf([{ name: "one/a.txt", content: "one a" }])
+  return {
+    ...layer,
+    open: () =>
+      Stream.fromEffect(Effect.sleep("150 millis")).pipe(
+        Stream.drain,
+        Stream.concat(layer.open()),
+        Stream.concat(Stream.fromEffect(Effect.sleep("100 millis")).pipe(Stream.drain)),
+        Stream.ensuring(Effect.sync(() => log?.push("first done")))
+      )
+  }
+}
+
+const logged = <L extends { readonly open: () => Stream.Stream<Uint8Array> }>(layer: L, log: Array<string>, name: string): L => ({
+  ...layer,
+  open: () => {
+    log.push(`${name} opened`)
+    return layer.open()
+  }
+})
+
+describe("downloading ahead", () => {
+  it("starts the next layer's download while a slow layer is applied, not while a fast one is", async () => {
+    const slow: Array<string> = []
+    const ws = await workspace()
+    const second = await Fixture.layerOf([{ name: "two/b.txt", content: "two b" }])
+    await unpackOk({ layers: [await first(slow), logged(second, slow, "second")], dest: ws.dest, temp: ws.temp })
+    expect(slow).toEqual(["second opened", "first done"])
+
+    const fast: Array<string> = []
+    const ws2 = await workspace()
+    const quick = await Fixture.layerOf([{ name: "one/a.txt", content: "one a" }])
+    const quickLogged = { ...quick, open: () => quick.open().pipe(Stream.ensuring(Effect.sync(() => fast.push("first done")))) }
+    await unpackOk({ layers: [quickLogged, logged(second, fast, "second")], dest: ws2.dest, temp: ws2.temp })
+    expect(fast).toEqual(["first done", "second opened"])
+    expect(await fs.readFile(path.join(ws2.dest, "two/b.txt"), "utf8")).toBe("two b")
+  })
+})
 
 describe("spooled gzip layers", () => {
   it("a large gzip layer downloaded ahead unpacks to the same bytes", async () => {
