@@ -2,7 +2,7 @@
 // The tree is built in a staging directory beside `dest` (or in `temp` on the same file system), every
 // layer is verified on the way, and only a complete, verified tree is renamed into place.
 import type { Scope } from "effect"
-import { Context, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
+import { Context, Effect, Either, Fiber, Layer, Option, Runtime, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -106,19 +106,30 @@ const writeAll = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Array>
 // How long, in all, the layer being applied may wait for its bytes before later layers download ahead.
 const starvedAfterMillis = 100
 
-/** `bytes`, running `onStarved` once its consumer has waited for it `millis` in all. */
+/**
+ * `bytes`, running `onStarved` once its consumer has waited for it `millis` in all, counting a wait still
+ * going on (a stalled download counts before its next byte arrives).
+ */
 const whenStarved = <A, E, R>(bytes: Stream.Stream<A, E, R>, millis: number, onStarved: Effect.Effect<void>) =>
-  Stream.unwrapScoped(Effect.map(Stream.toPull(bytes), (pull) => {
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const runtime = yield* Effect.runtime<never>()
+    const pull = yield* Stream.toPull(bytes)
     let waited = 0
     let fired = false
+    const fire = () => {
+      if (fired) return
+      fired = true
+      Runtime.runFork(runtime)(onStarved)
+    }
     return Stream.repeatEffectChunkOption(Effect.suspend(() => {
+      if (fired) return pull
       const start = performance.now()
-      return Effect.tap(pull, () => {
+      const timer = setTimeout(fire, Math.max(0, millis - waited))
+      return Effect.ensuring(pull, Effect.sync(() => {
+        clearTimeout(timer)
         waited += performance.now() - start
-        if (fired || waited < millis) return Effect.void
-        fired = true
-        return onStarved
-      })
+        if (waited >= millis) fire()
+      }))
     }))
   }))
 
