@@ -1,26 +1,38 @@
-// Bundles each CLI entry point into one file in place. Node spends most of a CLI's start-up resolving and
-// loading hundreds of small ESM modules; one bundled file starts about three times faster. The library
-// build (dist/*.js with declarations) is left as tsc wrote it.
+// Bundles each CLI into one CommonJS file (dist/cli/<name>.cjs) and replaces the entry point tsc wrote
+// (dist/cli/<name>.js, the package's bin) with a few lines that run the bundle through V8's code cache
+// (src/cli/CompileCache.ts). Node spends most of a CLI's start-up resolving and loading hundreds of small
+// ESM modules, then compiling them: one bundle starts about three times faster, and its cached bytecode
+// saves a third of what is left. The library build (dist/*.js with declarations) is left as tsc wrote it.
 import { build } from "esbuild"
-import { chmodSync, rmSync } from "node:fs"
+import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 
 for (const name of ["client", "get-image"]) {
-  const file = `dist/cli/${name}.js`
+  const entry = `dist/cli/${name}.js`
+  const bundle = `dist/cli/${name}.cjs`
   await build({
-    entryPoints: [file],
-    outfile: file,
-    allowOverwrite: true,
+    entryPoints: [entry],
+    outfile: bundle,
     bundle: true,
     platform: "node",
-    format: "esm",
+    format: "cjs",
     target: "node20",
     // A map of the whole bundle weighs 10 MB; the library's own modules keep theirs.
     sourcemap: false,
     // cbor-x loads its optional native accelerator with require(); keep it a runtime lookup.
     external: ["cbor-extract"],
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    // The sources find package.json from import.meta.url, which CommonJS spells differently.
+    define: { "import.meta.url": "__moduleUrl" },
+    banner: { js: "var __moduleUrl = require(\"node:url\").pathToFileURL(__filename).href;" },
     logLevel: "warning"
   })
-  rmSync(`${file}.map`, { force: true })
-  chmodSync(file, 0o755)
+  // The bundle runs inside a function wrapper, where a `#!` line is a syntax error.
+  writeFileSync(bundle, readFileSync(bundle, "utf8").replace(/^#![^\n]*\n/, ""))
+  writeFileSync(entry, `#!/usr/bin/env node
+// The \`${name}\` command: runs ${name}.cjs, the bundle of src/cli/${name}.ts (see scripts/bundle-cli.mjs).
+import { runBundle } from "./CompileCache.js"
+
+runBundle(new URL("./${name}.cjs", import.meta.url))
+`)
+  rmSync(`${entry}.map`, { force: true })
+  chmodSync(entry, 0o755)
 }
