@@ -103,18 +103,23 @@ const writeAll = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Array>
   }
 }
 
-// How long, in all, the layer being applied may wait for its bytes before later layers download ahead.
+// The layer being applied counts as starved, and later layers start downloading ahead, once it has waited
+// for its bytes at least this long in all, and for at least half the time since its download began (on a
+// fast network a busy main thread makes short waits too, but never half the time).
 const starvedAfterMillis = 100
+const starvedShare = 0.5
 
 /**
- * `bytes`, running `onStarved` once its consumer has waited for it `millis` in all, counting a wait still
- * going on (a stalled download counts before its next byte arrives).
+ * `bytes`, running `onStarved` once its consumer has waited for it `millis` in all and for at least
+ * `starvedShare` of the time since the first pull, counting a wait still going on (a stalled download
+ * counts before its next byte arrives).
  */
 const whenStarved = <A, E, R>(bytes: Stream.Stream<A, E, R>, millis: number, onStarved: Effect.Effect<void>) =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const runtime = yield* Effect.runtime<never>()
     const pull = yield* Stream.toPull(bytes)
     let waited = 0
+    let began: number | undefined
     let fired = false
     const fire = () => {
       if (fired) return
@@ -124,11 +129,16 @@ const whenStarved = <A, E, R>(bytes: Stream.Stream<A, E, R>, millis: number, onS
     return Stream.repeatEffectChunkOption(Effect.suspend(() => {
       if (fired) return pull
       const start = performance.now()
-      const timer = setTimeout(fire, Math.max(0, millis - waited))
+      began ??= start
+      // If this wait lasts `t`: waited + t >= millis, and waited + t >= share * (elapsed + t).
+      const elapsed = start - began
+      const after = Math.max(millis - waited, (starvedShare * elapsed - waited) / (1 - starvedShare), 0)
+      const timer = setTimeout(fire, after)
       return Effect.ensuring(pull, Effect.sync(() => {
         clearTimeout(timer)
-        waited += performance.now() - start
-        if (waited >= millis) fire()
+        const now = performance.now()
+        waited += now - start
+        if (waited >= millis && waited >= starvedShare * (now - began!)) fire()
       }))
     }))
   }))
