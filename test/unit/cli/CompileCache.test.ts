@@ -1,0 +1,66 @@
+// The CLI bundles start through V8's code cache (src/cli/CompileCache.ts, built to dist/cli): the first run
+// writes the cache into the user's cache directory, later runs use it without writing it again, a cache
+// file that another user could have written is not read (and is replaced), and the cache can be turned off.
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { describe, expect, it } from "vitest"
+
+const loader = fileURLToPath(new URL("../../../dist/cli/CompileCache.js", import.meta.url))
+
+const setUp = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compile-cache-"))
+  const bundle = path.join(dir, "program.cjs")
+  fs.writeFileSync(
+    bundle,
+    "const add = (a, b) => a + b\nprocess.stdout.write(JSON.stringify({ sum: add(2, 3), file: __filename, url: typeof require }))\n"
+  )
+  const cacheHome = path.join(dir, "cache")
+  const run = (env: Record<string, string> = {}) =>
+    JSON.parse(execFileSync(process.execPath, [
+      "--input-type=module",
+      "-e",
+      `import { runBundle } from ${JSON.stringify(pathToFileURL(loader).href)}; runBundle(new URL(${JSON.stringify(pathToFileURL(bundle).href)}))`
+    ], { env: { ...process.env, XDG_CACHE_HOME: cacheHome, OCI_CLIENT_COMPILE_CACHE: "", ...env } }).toString()) as {
+      sum: number
+      file: string
+      url: string
+    }
+  const cacheFiles = () => {
+    const cacheDir = path.join(cacheHome, "oci-ratls-client")
+    return fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).map((name) => path.join(cacheDir, name)) : []
+  }
+  return { bundle, run, cacheFiles }
+}
+
+describe.skipIf(!fs.existsSync(loader))("CompileCache.runBundle (needs the build: npm run build)", () => {
+  it("runs the bundle as a CommonJS program and writes its cache once, private to the user", () => {
+    const { bundle, cacheFiles, run } = setUp()
+    expect(run()).toEqual({ sum: 5, file: bundle, url: "function" })
+    const [cache] = cacheFiles()
+    expect(cache).toMatch(/program\.cjs-v\d+\.\d+\.\d+-.*\.v8cache$/)
+    expect(fs.statSync(cache!).mode & 0o777).toBe(0o600)
+    expect(fs.statSync(path.dirname(cache!)).mode & 0o777).toBe(0o700)
+    const written = fs.statSync(cache!).mtimeMs
+    expect(run().sum).toBe(5)
+    expect(fs.statSync(cache!).mtimeMs).toBe(written)
+  })
+
+  it("does not read a cache file others may write, and replaces it", () => {
+    const { cacheFiles, run } = setUp()
+    run()
+    const [cache] = cacheFiles()
+    // Valid bytecode that V8 would take: only the loader's own check can refuse it, and then it is rewritten.
+    fs.chmodSync(cache!, 0o666)
+    expect(run().sum).toBe(5)
+    expect(fs.statSync(cache!).mode & 0o777).toBe(0o600)
+  })
+
+  it("writes no cache with OCI_CLIENT_COMPILE_CACHE=off", () => {
+    const { cacheFiles, run } = setUp()
+    expect(run({ OCI_CLIENT_COMPILE_CACHE: "off" }).sum).toBe(5)
+    expect(cacheFiles()).toEqual([])
+  })
+})
