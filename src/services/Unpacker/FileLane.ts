@@ -2,11 +2,11 @@
 // thread downloads, inflates, parses and decides, as `tar` runs beside `gunzip` in a shell pipeline.
 // Creating a file costs the kernel tens to hundreds of microseconds, and hashing a layer hundreds of
 // milliseconds: on the main thread that time would stall everything else, and as awaited thread-pool calls
-// it would add round trips per file. Work goes over in batches: bytes are copied into slabs that move to the
-// worker and back (so memory stays bounded and nothing is allocated per file), with a list of operations on
-// them, done in order. The lane keeps the tree consistent for the synchronous code around it: a path is only
-// handed over once its parents exist, and that code waits for the lane (`pending`, `onProgress`) before it
-// looks at or changes a path still being written.
+// it would add round trips per file. Work goes over in batches: bytes are copied into slabs of shared
+// memory, reused (so memory stays bounded and nothing is allocated per file), and a message hands a slab
+// to the worker with a list of operations on it, done in order. The lane keeps the tree consistent for the
+// synchronous code around it: a path is only handed over once its parents exist, and that code waits for
+// the lane (`pending`, `onProgress`) before it looks at or changes a path still being written.
 import { Worker } from "node:worker_threads"
 import type { Metadata } from "./DirectoryMetadata.js"
 import { UnpackIoError } from "./UnpackError.js"
@@ -50,7 +50,7 @@ interface Failure {
 }
 
 interface Done {
-  readonly slab: Uint8Array
+  readonly slab: number
   readonly closed: ReadonlyArray<string>
   readonly digests: ReadonlyArray<{ readonly request: number; readonly digest: string }>
   readonly failure: Failure | undefined
@@ -63,6 +63,7 @@ const { parentPort } = require("node:worker_threads")
 const fs = require("node:fs")
 const { createHash } = require("node:crypto")
 const files = new Map()
+const slabs = []
 let hash
 let failed
 const fail = (target, operation, error) => {
@@ -70,7 +71,14 @@ const fail = (target, operation, error) => {
   for (const file of files.values()) try { fs.closeSync(file.fd) } catch {}
   files.clear()
 }
-parentPort.on("message", ({ slab, ops }) => {
+parentPort.on("message", (message) => {
+  if (message.add !== undefined) {
+    slabs[message.add] = new Uint8Array(message.memory)
+    return
+  }
+  const index = message.slab
+  const slab = slabs[index]
+  const ops = message.ops
   const closed = []
   const digests = []
   for (const o of ops) {
@@ -105,11 +113,12 @@ parentPort.on("message", ({ slab, ops }) => {
       fail(target, operation, error)
     }
   }
-  parentPort.postMessage({ slab, closed, digests, failure: failed }, [slab.buffer])
+  parentPort.postMessage({ slab: index, closed, digests, failure: failed })
 })
 `
 
 interface Slab {
+  readonly index: number
   readonly buffer: Uint8Array
   used: number
   ops: Array<Operation>
@@ -118,7 +127,10 @@ interface Slab {
 export class FileLane {
   private readonly worker = new Worker(workerSource, { eval: true })
   private slabsInFlight = 0
-  private readonly free: Array<Uint8Array> = []
+  // Slabs are shared memory, made once and known to the worker by index: a message carries an index, so
+  // no buffer is transferred (a transferred buffer counts as new external memory, and makes V8 collect).
+  private readonly buffers: Array<Uint8Array> = []
+  private readonly free: Array<number> = []
   private current: Slab | undefined = undefined
   private failure: UnpackIoError | undefined = undefined
   // Files handed over and not yet closed, by target path.
@@ -221,7 +233,8 @@ export class FileLane {
   private slab(): Slab {
     let slab = this.current
     if (slab === undefined) {
-      slab = { buffer: this.free.pop() ?? new Uint8Array(slabBytes), used: 0, ops: [] }
+      const index = this.free.pop() ?? this.addSlab()
+      slab = { index, buffer: this.buffers[index]!, used: 0, ops: [] }
       this.current = slab
     }
     return slab
@@ -244,13 +257,21 @@ export class FileLane {
     }
   }
 
+  private addSlab(): number {
+    const memory = new SharedArrayBuffer(slabBytes)
+    const index = this.buffers.length
+    this.buffers.push(new Uint8Array(memory))
+    this.worker.postMessage({ add: index, memory })
+    return index
+  }
+
   private flush() {
     const slab = this.current
     if (slab === undefined) return
     this.current = undefined
     this.slabsInFlight += 1
     this.worker.ref()
-    this.worker.postMessage({ slab: slab.buffer, ops: slab.ops }, [slab.buffer.buffer as ArrayBuffer])
+    this.worker.postMessage({ slab: slab.index, ops: slab.ops })
   }
 
   private fail(failure: UnpackIoError) {
