@@ -2,7 +2,7 @@
 // The tree is built in a staging directory beside `dest` (or in `temp` on the same file system), every
 // layer is verified on the way, and only a complete, verified tree is renamed into place.
 import type { Scope } from "effect"
-import { Context, Effect, Either, Fiber, Layer, Option, Runtime, Stream } from "effect"
+import { Context, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -102,46 +102,6 @@ const writeAll = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Array>
     written = 0
   }
 }
-
-// The layer being applied counts as starved, and later layers start downloading ahead, once it has waited
-// for its bytes at least this long in all, and for at least half the time since its download began (on a
-// fast network a busy main thread makes short waits too, but never half the time).
-const starvedAfterMillis = 100
-const starvedShare = 0.5
-
-/**
- * `bytes`, running `onStarved` once its consumer has waited for it `millis` in all and for at least
- * `starvedShare` of the time since the first pull, counting a wait still going on (a stalled download
- * counts before its next byte arrives).
- */
-const whenStarved = <A, E, R>(bytes: Stream.Stream<A, E, R>, millis: number, onStarved: Effect.Effect<void>) =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    const runtime = yield* Effect.runtime<never>()
-    const pull = yield* Stream.toPull(bytes)
-    let waited = 0
-    let began: number | undefined
-    let fired = false
-    const fire = () => {
-      if (fired) return
-      fired = true
-      Runtime.runFork(runtime)(onStarved)
-    }
-    return Stream.repeatEffectChunkOption(Effect.suspend(() => {
-      if (fired) return pull
-      const start = performance.now()
-      began ??= start
-      // If this wait lasts `t`: waited + t >= millis, and waited + t >= share * (elapsed + t).
-      const elapsed = start - began
-      const after = Math.max(millis - waited, (starvedShare * elapsed - waited) / (1 - starvedShare), 0)
-      const timer = setTimeout(fire, after)
-      return Effect.ensuring(pull, Effect.sync(() => {
-        clearTimeout(timer)
-        const now = performance.now()
-        waited += now - start
-        if (waited >= millis && waited >= starvedShare * (now - began!)) fire()
-      }))
-    }))
-  }))
 
 const destinationState = (dest: string): Effect.Effect<DestinationState, UnpackIoError> =>
   Effect.gen(function*() {
@@ -272,38 +232,23 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
         return Stream.repeatEffectOption(Effect.mapError(read, (e) => (Option.isOption(e) ? e : Option.some(e))))
       }))
 
-    // Layers are downloaded ahead of their turn (spooled) only once the network proves slower than the
-    // unpacking: when the layer being applied has waited for its bytes for `starvedAfterMillis` in all.
-    // On a fast network each layer is downloaded at its turn, straight into the pipe: spooling it would
-    // only cost a write and a read of every byte.
-    const scope = yield* Effect.scope
+    // Layers ahead of the one being applied download meanwhile, into spool files: the main thread waits for
+    // the lane and the inflater often enough to receive them in between (measured: faster than downloading
+    // each layer at its turn, even from a registry on the same host).
     const spools = new Map<number, Fiber.RuntimeFiber<string, E | UnpackError>>()
-    let downloadingAhead = false
-    const downloadAhead = (index: number) =>
-      Effect.gen(function*() {
-        if (spoolDir === undefined) return
-        downloadingAhead = true
+    const results: Array<UnpackedLayer> = []
+    for (const [index, layer] of layers.entries()) {
+      if (spoolDir !== undefined) {
         for (let ahead = index + 1; ahead < Math.min(layers.length, index + concurrency); ahead++) {
           const aheadLayer = layers[ahead]
           if (aheadLayer !== undefined && !spools.has(ahead)) {
-            spools.set(ahead, yield* Effect.forkIn(spool(ahead, aheadLayer, spoolDir), scope))
+            spools.set(ahead, yield* Effect.forkScoped(spool(ahead, aheadLayer, spoolDir)))
           }
         }
-      })
-    const results: Array<UnpackedLayer> = []
-    for (const [index, layer] of layers.entries()) {
-      if (downloadingAhead) yield* downloadAhead(index)
+      }
       const spooling = spools.get(index)
       const stats = spooling === undefined
-        ? yield* LayerStream.applyVerified(
-          root,
-          index,
-          layer,
-          downloadingAhead || spoolDir === undefined
-            ? download(index, layer)
-            : whenStarved(download(index, layer), starvedAfterMillis, downloadAhead(index)),
-          layerOptions
-        )
+        ? yield* LayerStream.applyVerified(root, index, layer, download(index, layer), layerOptions)
         : yield* Effect.gen(function*() {
           const file = yield* Fiber.join(spooling)
           const gzip = Either.getOrUndefined(LayerStream.compressionOf(index, layer.mediaType)) === "gzip"
