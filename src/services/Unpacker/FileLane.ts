@@ -184,7 +184,7 @@ export class FileLane {
 
   /** Appends `bytes` to the file `id` (copied: the caller may reuse them). */
   write(id: number, bytes: Uint8Array): void {
-    this.copy(bytes, (offset, length) => ({ op: "write", id, offset, length }))
+    this.copy(bytes, (offset, length) => [{ op: "write", id, offset, length }])
   }
 
   /** Sets the owner, mode and mtime of file `id`, and closes it. */
@@ -210,9 +210,10 @@ export class FileLane {
     this.slab().ops.push({ op: "hashStart", algorithm })
   }
 
-  /** Adds `bytes` to the hash (copied). */
-  hash(bytes: Uint8Array): void {
-    this.copy(bytes, (offset, length) => ({ op: "hash", offset, length }))
+  /** Adds `bytes` to the hash (copied); with `file`, they are also appended to that file. */
+  hash(bytes: Uint8Array, file?: number): void {
+    if (file === undefined) this.copy(bytes, (offset, length) => [{ op: "hash", offset, length }])
+    else this.copy(bytes, (offset, length) => [{ op: "hash", offset, length }, { op: "write", id: file, offset, length }])
   }
 
   /** The hex digest of the bytes hashed since `hashStart`; undefined once the lane failed (see `check`). */
@@ -240,8 +241,8 @@ export class FileLane {
     return slab
   }
 
-  // Copies `bytes` into slabs, one operation per slab the bytes land in.
-  private copy(bytes: Uint8Array, operation: (offset: number, length: number) => Operation) {
+  // Copies `bytes` into slabs, with the operations on them in each slab the bytes land in.
+  private copy(bytes: Uint8Array, operations: (offset: number, length: number) => ReadonlyArray<Operation>) {
     let at = 0
     while (at < bytes.length) {
       let slab = this.slab()
@@ -251,7 +252,7 @@ export class FileLane {
       }
       const n = Math.min(bytes.length - at, slab.buffer.length - slab.used)
       slab.buffer.set(bytes.subarray(at, at + n), slab.used)
-      slab.ops.push(operation(slab.used, n))
+      slab.ops.push(...operations(slab.used, n))
       slab.used += n
       at += n
     }

@@ -104,7 +104,19 @@ const applyWith = <E, R>(
       maxLayerBytes: options.maxLayerBytes ?? Number.POSITIVE_INFINITY,
       afterBatch: () => state.drainLogs(),
       // The lane's thread hashes the tar stream, and the pipe reads on only while the lane keeps up.
-      tarHasher: { start: (algorithm: string) => lane.hashStart(algorithm), update: (bytes: Uint8Array) => lane.hash(bytes), digest: () => lane.digest() },
+      tarHasher: {
+        start: (algorithm: string) => lane.hashStart(algorithm),
+        // A file's bytes are copied to the lane once, to be hashed and written there.
+        update: (bytes: Uint8Array, body: BodySink | undefined) => {
+          if (body instanceof LaneBody) {
+            lane.hash(bytes, body.id)
+          } else {
+            lane.hash(bytes)
+            body?.write(bytes)
+          }
+        },
+        digest: () => lane.digest()
+      },
       backlog: lane
     }
     return readLayer(layer, source, state, isApplyFailure, pipeOptions).pipe(
@@ -128,7 +140,7 @@ const applyWith = <E, R>(
 class LaneBody implements BodySink {
   constructor(
     private readonly lane: FileLane,
-    private readonly id: number
+    readonly id: number
   ) {}
 
   write(chunk: Uint8Array) {

@@ -8,7 +8,7 @@ import { Effect, Stream } from "effect"
 import * as Digest from "../../domain/Digest.js"
 import type * as MediaType from "../../domain/MediaType.js"
 import * as Inflater from "./Inflater.js"
-import { type EntryHandler, MalformedTar, TarReader } from "./TarEntries.js"
+import { type BodySink, type EntryHandler, MalformedTar, TarReader } from "./TarEntries.js"
 import type { LayerId } from "./UnpackError.js"
 import { DecompressionFailed, DiffIdMismatch, LayerDigestMismatch, LayerSizeMismatch, LayerTooLarge } from "./UnpackError.js"
 
@@ -31,11 +31,14 @@ export type PipeError =
   | LayerTooLarge
   | MalformedTar
 
-/** Hashes the tar stream elsewhere (on another thread); without one the pipe hashes it itself. */
+/**
+ * Hashes the tar stream elsewhere (on another thread), and writes the file bodies on the way; without one
+ * the pipe hashes the stream itself and bodies go to their sinks.
+ */
 export interface TarHasher {
   readonly start: (algorithm: Digest.Algorithm) => void
-  /** Takes a copy of `bytes`. */
-  readonly update: (bytes: Uint8Array) => void
+  /** Takes a copy of `bytes`, in stream order; when `body` is given they are also that file's next bytes. */
+  readonly update: (bytes: Uint8Array, body: BodySink | undefined) => void
   /** The hex digest; undefined when the hashing failed (the handler's `settled` then says why). */
   readonly digest: () => Promise<string | undefined>
 }
@@ -86,7 +89,12 @@ class Pipe<EH> implements Inflater.InflaterOutput {
     const diffId = source.diffId
     if (diffId !== undefined && tarHasher !== undefined) tarHasher.start(Digest.algorithm(diffId))
     this.diffHasher = diffId === undefined || tarHasher !== undefined ? undefined : Digest.hasher(Digest.algorithm(diffId))
-    this.reader = new TarReader(handler, () => this.resumeReader())
+    const external = diffId !== undefined ? tarHasher : undefined
+    this.reader = new TarReader(
+      handler,
+      () => this.resumeReader(),
+      external === undefined ? undefined : (bytes, body) => external.update(bytes, body)
+    )
     this.inflater = Inflater.make(source.compression, this)
   }
 
@@ -99,10 +107,8 @@ class Pipe<EH> implements Inflater.InflaterOutput {
       this.fail(new LayerTooLarge({ layer: this.layer, limit: this.limit }))
       return false
     }
-    if (this.source.diffId !== undefined) {
-      if (this.tarHasher !== undefined) this.tarHasher.update(chunk)
-      else this.diffHasher!.update(chunk)
-    }
+    // With an external hasher the reader hands it every byte it consumes.
+    this.diffHasher?.update(chunk)
     try {
       if (!this.reader.push(chunk)) return false
     } catch (thrown) {

@@ -181,9 +181,15 @@ export class TarReader {
   private longLink: string | null = null
   private held: { readonly header: TarHeader; readonly rest: Buffer } | undefined = undefined
 
+  /**
+   * `ready` is what the handler's `wait` calls back. `tap`, when given, sees every byte the reader consumes,
+   * in order, headers and padding included; a file's body bytes go to it with the entry's sink (whose
+   * `write` the reader then does not call), so that one pass can hash the stream and write the files.
+   */
   constructor(
     private readonly handler: EntryHandler,
-    private readonly ready: () => void
+    private readonly ready: () => void,
+    private readonly tap?: (bytes: Uint8Array, body: BodySink | undefined) => void
   ) {}
 
   /** Whether the handler holds the reader. */
@@ -226,7 +232,9 @@ export class TarReader {
       const phase = this.phase
       if (phase.kind === "body" || phase.kind === "skip") {
         const n = Math.min(phase.remaining, chunk.length - at)
-        if (phase.kind === "body" && phase.sink !== undefined) phase.sink.write(chunk.subarray(at, at + n))
+        const sink = phase.kind === "body" ? phase.sink : undefined
+        if (this.tap !== undefined) this.tap(chunk.subarray(at, at + n), sink)
+        else sink?.write(chunk.subarray(at, at + n))
         at += n
         phase.remaining -= n
         if (phase.remaining === 0) this.bodyDone(phase)
@@ -236,9 +244,11 @@ export class TarReader {
       let record: Buffer
       if (this.pendingBytes === 0 && chunk.length - at >= wanted) {
         record = chunk.subarray(at, at + wanted)
+        this.tap?.(record, undefined)
         at += wanted
       } else {
         const n = Math.min(wanted - this.pendingBytes, chunk.length - at)
+        this.tap?.(chunk.subarray(at, at + n), undefined)
         this.pending.push(chunk.subarray(at, at + n))
         this.pendingBytes += n
         at += n

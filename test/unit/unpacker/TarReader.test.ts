@@ -258,6 +258,32 @@ describe("TarReader", () => {
     })
   })
 
+  it("hands every byte it consumes to the tap, in order, bodies with their sink instead of to write", () => {
+    for (const size of [1, 100, 512, 4096]) {
+      const c = collector(new Set(["dir/big"]))
+      const tapped: Array<Uint8Array> = []
+      const bodies: Array<string> = []
+      let resumed = true
+      const reader = new TarReader(c.handler, () => {
+        resumed = reader.resume()
+      }, (bytes, body) => {
+        tapped.push(Uint8Array.from(bytes))
+        if (body !== undefined) bodies.push(Buffer.from(bytes).toString("latin1"))
+      })
+      for (let at = 0; at < plain.length; at += size) {
+        if (!reader.push(plain.subarray(at, at + size))) {
+          c.release()
+          while (!resumed) c.release()
+        }
+      }
+      reader.end()
+      expect(Buffer.compare(Buffer.concat(tapped), Buffer.from(plain))).toBe(0)
+      expect(bodies.join("")).toBe(`alpha${"x".repeat(3000)}`)
+      expect(c.seen.every((s) => s.body === "")).toBe(true)
+      expect(c.seen.filter((s) => s.header.type === "file").every((s) => s.ended)).toBe(true)
+    }
+  })
+
   it("reads an archive that ends without its zero blocks", () => {
     expect(names(read(archive([{ name: "a", body: "1" }], false), 512))).toEqual([["a", "file", "1"]])
   })
