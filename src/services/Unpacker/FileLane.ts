@@ -14,7 +14,7 @@ import { UnpackIoError } from "./UnpackError.js"
 /** The size of a slab: the most bytes one batch carries. */
 export const slabBytes = 1024 * 1024
 /** Slabs in flight before the lane counts as full. */
-const maxSlabs = 6
+const maxSlabs = 4
 
 export interface NewFile {
   readonly target: string

@@ -30,7 +30,7 @@ export interface Inflater {
 // least `gzipInputBatch` bytes (small chunks are copied into reused buffers), up to `gzipInputQueue` ahead: each write is at least
 // one thread-pool job, and a job per 64 KiB socket read costs more in thread wake-ups than the inflating.
 const gzipOutputChunk = 256 * 1024
-const gzipReadAhead = 16
+const gzipReadAhead = 8
 const gzipInputBatch = 1024 * 1024
 /** The gzip inflater copies any chunk shorter than this before `write` returns; the caller may reuse it. */
 export const gzipCopiesBelow = gzipInputBatch
