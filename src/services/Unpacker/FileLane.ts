@@ -25,22 +25,15 @@ export interface NewFile {
   readonly chmod: boolean
 }
 
-type Operation =
-  | { readonly op: "open"; readonly id: number; readonly target: string; readonly flags: number; readonly mode: number }
-  | { readonly op: "write"; readonly id: number; readonly offset: number; readonly length: number }
-  | {
-    readonly op: "close"
-    readonly id: number
-    readonly uid: number
-    readonly gid: number
-    readonly mode: number
-    readonly mtime: number
-    readonly chown: boolean
-    readonly chmod: boolean
-  }
-  | { readonly op: "hashStart"; readonly algorithm: string }
-  | { readonly op: "hash"; readonly offset: number; readonly length: number }
-  | { readonly op: "digest"; readonly request: number }
+// Operations travel as records of `opWidth` numbers in a Float64Array (strings beside them): cloning a list
+// of objects for every slab cost the main thread more than the copying of the bytes.
+const opWidth = 7
+const OPEN = 1 // id, flags, mode, string index of the target
+const WRITE = 2 // id, offset, length
+const CLOSE = 3 // id, uid, gid, mode, mtime, bits (1: chown, 2: chmod)
+const HASH_START = 4 // string index of the algorithm
+const HASH = 5 // offset, length
+const DIGEST = 6 // request
 
 interface Failure {
   readonly target: string
@@ -51,7 +44,8 @@ interface Failure {
 
 interface Done {
   readonly slab: number
-  readonly closed: ReadonlyArray<string>
+  /** Ids of the files closed. */
+  readonly closed: ReadonlyArray<number>
   readonly digests: ReadonlyArray<{ readonly request: number; readonly digest: string }>
   readonly failure: Failure | undefined
 }
@@ -79,36 +73,40 @@ parentPort.on("message", (message) => {
   const index = message.slab
   const slab = slabs[index]
   const ops = message.ops
+  const strings = message.strings
   const closed = []
   const digests = []
-  for (const o of ops) {
+  for (let at = 0; at < ops.length; at += ${opWidth}) {
     if (failed !== undefined) break
-    if (o.op === "hash") { hash.update(slab.subarray(o.offset, o.offset + o.length)); continue }
-    if (o.op === "hashStart") { hash = createHash(o.algorithm); continue }
-    if (o.op === "digest") { digests.push({ request: o.request, digest: hash.digest("hex") }); continue }
-    const file = files.get(o.id)
-    const target = o.op === "open" ? o.target : file.target
-    let operation = o.op === "open" ? "create" : o.op
+    const code = ops[at]
+    if (code === ${HASH}) { hash.update(slab.subarray(ops[at + 1], ops[at + 1] + ops[at + 2])); continue }
+    if (code === ${HASH_START}) { hash = createHash(strings[ops[at + 1]]); continue }
+    if (code === ${DIGEST}) { digests.push({ request: ops[at + 1], digest: hash.digest("hex") }); continue }
+    const id = ops[at + 1]
+    const file = files.get(id)
+    const target = code === ${OPEN} ? strings[ops[at + 4]] : file.target
+    let operation = code === ${OPEN} ? "create" : code === ${WRITE} ? "write" : "close"
     try {
-      if (o.op === "open") {
-        files.set(o.id, { target, fd: fs.openSync(target, o.flags, o.mode & 0o777) })
-      } else if (o.op === "write") {
-        const end = o.offset + o.length
-        for (let at = o.offset; at < end;) at += fs.writeSync(file.fd, slab, at, end - at)
+      if (code === ${OPEN}) {
+        files.set(id, { target, fd: fs.openSync(target, ops[at + 2], ops[at + 3] & 0o777) })
+      } else if (code === ${WRITE}) {
+        const end = ops[at + 2] + ops[at + 3]
+        for (let from = ops[at + 2]; from < end;) from += fs.writeSync(file.fd, slab, from, end - from)
       } else {
-        files.delete(o.id)
+        files.delete(id)
+        const bits = ops[at + 6]
         operation = "chown"
-        if (o.chown) fs.fchownSync(file.fd, o.uid, o.gid)
+        if (bits & 1) fs.fchownSync(file.fd, ops[at + 2], ops[at + 3])
         operation = "chmod"
-        if (o.chmod) fs.fchmodSync(file.fd, o.mode)
+        if (bits & 2) fs.fchmodSync(file.fd, ops[at + 4])
         operation = "utimes"
-        fs.futimesSync(file.fd, o.mtime, o.mtime)
+        fs.futimesSync(file.fd, ops[at + 5], ops[at + 5])
         operation = "close"
         fs.closeSync(file.fd)
-        closed.push(target)
+        closed.push(id)
       }
     } catch (error) {
-      if (file !== undefined && files.has(o.id)) files.delete(o.id)
+      if (file !== undefined && files.has(id)) files.delete(id)
       if (file !== undefined && operation !== "close") try { fs.closeSync(file.fd) } catch {}
       fail(target, operation, error)
     }
@@ -121,7 +119,9 @@ interface Slab {
   readonly index: number
   readonly buffer: Uint8Array
   used: number
-  ops: Array<Operation>
+  ops: Float64Array
+  count: number
+  strings: Array<string>
 }
 
 export class FileLane {
@@ -130,12 +130,14 @@ export class FileLane {
   // Slabs are shared memory, made once and known to the worker by index: a message carries an index, so
   // no buffer is transferred (a transferred buffer counts as new external memory, and makes V8 collect).
   private readonly buffers: Array<Uint8Array> = []
+  private readonly opBuffers: Array<Float64Array> = []
   private readonly free: Array<number> = []
   private current: Slab | undefined = undefined
   private failure: UnpackIoError | undefined = undefined
   // Files handed over and not yet closed, by target path.
   private readonly writing = new Set<string>()
   private readonly opened = new Map<number, NewFile>()
+  private readonly targets = new Map<number, string>()
   private nextId = 0
   private nextRequest = 0
   private readonly digestWaiters = new Map<number, (digest: string | undefined) => void>()
@@ -177,14 +179,16 @@ export class FileLane {
     const id = this.nextId++
     if (this.writing.size === 0 && this.slabsInFlight === 0) this.worker.ref()
     this.writing.add(file.target)
-    this.slab().ops.push({ op: "open", id, target: file.target, flags: file.flags, mode: file.metadata.mode })
+    this.targets.set(id, file.target)
+    const slab = this.slab()
+    this.record(slab, OPEN, id, file.flags, file.metadata.mode, this.text(slab, file.target))
     this.opened.set(id, file)
     return id
   }
 
   /** Appends `bytes` to the file `id` (copied: the caller may reuse them). */
   write(id: number, bytes: Uint8Array): void {
-    this.copy(bytes, (offset, length) => [{ op: "write", id, offset, length }])
+    this.copy(bytes, (slab, offset, length) => this.record(slab, WRITE, id, offset, length))
   }
 
   /** Sets the owner, mode and mtime of file `id`, and closes it. */
@@ -193,33 +197,28 @@ export class FileLane {
     if (file === undefined) return
     this.opened.delete(id)
     const { metadata } = file
-    this.slab().ops.push({
-      op: "close",
-      id,
-      uid: metadata.uid,
-      gid: metadata.gid,
-      mode: metadata.mode,
-      mtime: metadata.mtime,
-      chown: file.chown,
-      chmod: file.chmod
-    })
+    const bits = (file.chown ? 1 : 0) | (file.chmod ? 2 : 0)
+    this.record(this.slab(), CLOSE, id, metadata.uid, metadata.gid, metadata.mode, metadata.mtime, bits)
   }
 
   /** Starts a hash of the bytes given to `hash` from now on. */
   hashStart(algorithm: string): void {
-    this.slab().ops.push({ op: "hashStart", algorithm })
+    const slab = this.slab()
+    this.record(slab, HASH_START, this.text(slab, algorithm))
   }
 
   /** Adds `bytes` to the hash (copied); with `file`, they are also appended to that file. */
   hash(bytes: Uint8Array, file?: number): void {
-    if (file === undefined) this.copy(bytes, (offset, length) => [{ op: "hash", offset, length }])
-    else this.copy(bytes, (offset, length) => [{ op: "hash", offset, length }, { op: "write", id: file, offset, length }])
+    this.copy(bytes, (slab, offset, length) => {
+      this.record(slab, HASH, offset, length)
+      if (file !== undefined) this.record(slab, WRITE, file, offset, length)
+    })
   }
 
   /** The hex digest of the bytes hashed since `hashStart`; undefined once the lane failed (see `check`). */
   digest(): Promise<string | undefined> {
     const request = this.nextRequest++
-    this.slab().ops.push({ op: "digest", request })
+    this.record(this.slab(), DIGEST, request)
     this.flush()
     return new Promise((resolve) => this.digestWaiters.set(request, resolve))
   }
@@ -235,14 +234,14 @@ export class FileLane {
     let slab = this.current
     if (slab === undefined) {
       const index = this.free.pop() ?? this.addSlab()
-      slab = { index, buffer: this.buffers[index]!, used: 0, ops: [] }
+      slab = { index, buffer: this.buffers[index]!, used: 0, ops: this.opBuffers[index]!, count: 0, strings: [] }
       this.current = slab
     }
     return slab
   }
 
-  // Copies `bytes` into slabs, with the operations on them in each slab the bytes land in.
-  private copy(bytes: Uint8Array, operations: (offset: number, length: number) => ReadonlyArray<Operation>) {
+  // Copies `bytes` into slabs, recording the operations on them in each slab the bytes land in.
+  private copy(bytes: Uint8Array, operations: (slab: Slab, offset: number, length: number) => void) {
     let at = 0
     while (at < bytes.length) {
       let slab = this.slab()
@@ -252,16 +251,42 @@ export class FileLane {
       }
       const n = Math.min(bytes.length - at, slab.buffer.length - slab.used)
       slab.buffer.set(bytes.subarray(at, at + n), slab.used)
-      slab.ops.push(...operations(slab.used, n))
+      operations(slab, slab.used, n)
       slab.used += n
       at += n
     }
+  }
+
+  private record(slab: Slab, code: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0) {
+    let ops = slab.ops
+    const at = slab.count * opWidth
+    if (at + opWidth > ops.length) {
+      const grown = new Float64Array(ops.length * 2)
+      grown.set(ops)
+      ops = grown
+      slab.ops = grown
+      this.opBuffers[slab.index] = grown
+    }
+    ops[at] = code
+    ops[at + 1] = a
+    ops[at + 2] = b
+    ops[at + 3] = c
+    ops[at + 4] = d
+    ops[at + 5] = e
+    ops[at + 6] = f
+    slab.count += 1
+  }
+
+  private text(slab: Slab, value: string): number {
+    slab.strings.push(value)
+    return slab.strings.length - 1
   }
 
   private addSlab(): number {
     const memory = new SharedArrayBuffer(slabBytes)
     const index = this.buffers.length
     this.buffers.push(new Uint8Array(memory))
+    this.opBuffers.push(new Float64Array(opWidth * 256))
     this.worker.postMessage({ add: index, memory })
     return index
   }
@@ -272,7 +297,7 @@ export class FileLane {
     this.current = undefined
     this.slabsInFlight += 1
     this.worker.ref()
-    this.worker.postMessage({ slab: slab.index, ops: slab.ops })
+    this.worker.postMessage({ slab: slab.index, ops: slab.ops.slice(0, slab.count * opWidth), strings: slab.strings })
   }
 
   private fail(failure: UnpackIoError) {
@@ -285,7 +310,11 @@ export class FileLane {
   private finish(done: Done) {
     this.slabsInFlight -= 1
     this.free.push(done.slab)
-    for (const target of done.closed) this.writing.delete(target)
+    for (const id of done.closed) {
+      const target = this.targets.get(id)
+      this.targets.delete(id)
+      if (target !== undefined) this.writing.delete(target)
+    }
     if (this.idle) this.worker.unref()
     for (const { digest, request } of done.digests) {
       const resolve = this.digestWaiters.get(request)
