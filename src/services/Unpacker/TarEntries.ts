@@ -55,6 +55,11 @@ export class MalformedTar extends Data.TaggedError("MalformedTar")<{ readonly re
 const blockSize = 512
 /** The largest pax record set or GNU long name taken. */
 const maxExtendedHeader = 1024 * 1024
+/**
+ * The most bytes of global pax records a layer may carry, all told: they are copied into every header that
+ * follows (real ones are a `comment=` of a few dozen bytes).
+ */
+const maxGlobalPax = 64 * 1024
 
 const types: Record<number, string> = {
   0: "file",
@@ -177,6 +182,7 @@ export class TarReader {
   private pendingBytes = 0
   private paxRecords: Record<string, string> | null = null
   private paxGlobalRecords: Record<string, string> | null = null
+  private paxGlobalBytes = 0
   private longName: string | null = null
   private longLink: string | null = null
   private held: { readonly header: TarHeader; readonly rest: Buffer } | undefined = undefined
@@ -354,9 +360,14 @@ export class TarReader {
   private extended(flag: number, body: Buffer) {
     switch (flag) {
       case paxLocal:
-        this.paxRecords = { ...this.paxRecords, ...parsePax(body) }
+        // A second set before the entry replaces the first, so that what waits for an entry stays bounded.
+        this.paxRecords = parsePax(body)
         return
       case paxGlobal:
+        this.paxGlobalBytes += body.length
+        if (this.paxGlobalBytes > maxGlobalPax) {
+          throw new MalformedTar({ reason: `more than ${maxGlobalPax} bytes of global pax records` })
+        }
         this.paxGlobalRecords = { ...this.paxGlobalRecords, ...parsePax(body) }
         return
       case gnuLongLink:

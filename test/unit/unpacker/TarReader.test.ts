@@ -190,6 +190,23 @@ describe("TarReader", () => {
     expect(seen[0]!.body).toBe("one")
   })
 
+  it("keeps what waits for an entry bounded: a later pax set replaces an earlier one, global records are capped", () => {
+    const seen = read(archive([
+      { name: "pax-header", flag: "x", body: pax({ path: "first", uid: "1" }) },
+      { name: "pax-header", flag: "x", body: pax({ path: "second" }) },
+      { name: "entry", body: "e" }
+    ]), 512)
+    expect(seen.map((s) => [s.header.name, s.header.pax])).toEqual([["second", { path: "second" }]])
+    const many = Array.from({ length: 20 }, (_, i) => ({ name: "g", flag: "g", body: pax({ [`k${i}`]: "v".repeat(4000) }) }))
+    let thrown: unknown
+    try {
+      read(archive([...many, { name: "entry", body: "e" }]), 512)
+    } catch (e) {
+      thrown = e
+    }
+    expect(thrown).toMatchObject({ _tag: "MalformedTar", reason: "more than 65536 bytes of global pax records" })
+  })
+
   it("takes a pax size over the header's", () => {
     const seen = read(archive([
       { name: "pax-header", flag: "x", body: pax({ size: "5" }) },
