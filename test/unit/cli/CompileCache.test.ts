@@ -58,6 +58,15 @@ describe.skipIf(!fs.existsSync(loader))("CompileCache.runBundle (needs the build
     expect(fs.statSync(cache!).mode & 0o777).toBe(0o600)
   })
 
+  it("runs without a cache when the cache directory cannot be made", () => {
+    const { bundle, cacheFiles, run } = setUp()
+    const blocked = path.join(path.dirname(bundle), "a-file")
+    fs.writeFileSync(blocked, "")
+    expect(run({ XDG_CACHE_HOME: blocked }).sum).toBe(5)
+    expect(fs.statSync(blocked).isFile()).toBe(true)
+    expect(cacheFiles()).toEqual([])
+  })
+
   it("writes no cache with OCI_CLIENT_COMPILE_CACHE=off", () => {
     const { cacheFiles, run } = setUp()
     expect(run({ OCI_CLIENT_COMPILE_CACHE: "off" }).sum).toBe(5)
