@@ -1,6 +1,6 @@
-// One layer in a single streaming pass, from compressed bytes to applied entries: the blob is counted and
-// hashed against its descriptor (unless its stream checks itself), inflated by media type, the tar stream
-// counted against the size limit and hashed against the diff_id, and read entry by entry into a handler.
+// One layer in a single streaming pass, from compressed bytes (checked against their descriptor upstream,
+// by ContentCheck) to applied entries: inflated by media type, the tar stream counted against the size
+// limit and hashed against the diff_id, and read entry by entry into a handler.
 // The Effect Stream of blob bytes is consumed by one stage; everything after it runs on callbacks, so a
 // chunk costs a few function calls rather than a stream step per stage. A check that can only fail at the
 // end fails there, after the handler has seen every byte: the caller's staging makes that leave no trace.
@@ -10,31 +10,20 @@ import type * as MediaType from "../../domain/MediaType.js"
 import * as Inflater from "./Inflater.js"
 import { type BodySink, type EntryHandler, MalformedTar, TarReader } from "./TarEntries.js"
 import type { LayerId } from "./UnpackError.js"
-import { DecompressionFailed, DiffIdMismatch, LayerDigestMismatch, LayerSizeMismatch, LayerTooLarge } from "./UnpackError.js"
+import { DecompressionFailed, DiffIdMismatch, LayerTooLarge } from "./UnpackError.js"
 
 /** The bytes of one layer and what they must match. */
 export interface LayerSource<E, R> {
-  /** The blob as stored (compressed as `compression` says). */
+  /** The blob as stored (compressed as `compression` says), already checked against its descriptor. */
   readonly bytes: Stream.Stream<Uint8Array, E, R>
   readonly compression: MediaType.LayerCompression
-  /** Check the blob against this digest and size; absent when `bytes` checks itself (or was checked). */
-  readonly blob?: { readonly digest: Digest.Digest; readonly size: number } | undefined
   /** Check the tar stream against this digest (the config's diff_id); unchecked when absent. */
   readonly diffId?: Digest.Digest | undefined
 }
 
-export type PipeError =
-  | LayerDigestMismatch
-  | LayerSizeMismatch
-  | DecompressionFailed
-  | DiffIdMismatch
-  | LayerTooLarge
-  | MalformedTar
+export type PipeError = DecompressionFailed | DiffIdMismatch | LayerTooLarge | MalformedTar
 
-/**
- * Hashes the tar stream elsewhere (on another thread), and writes the file bodies on the way; without one
- * the pipe hashes the stream itself and bodies go to their sinks.
- */
+/** Hashes the tar stream elsewhere (on another thread), and writes the file bodies on the way. */
 export interface TarHasher {
   readonly start: (algorithm: Digest.Algorithm) => void
   /** Takes a copy of `bytes`, in stream order; when `body` is given they are also that file's next bytes. */
@@ -54,13 +43,12 @@ export interface PipeOptions {
   readonly maxLayerBytes: number
   /** Runs after each batch of blob bytes (the handler's log lines go out there). */
   readonly afterBatch?: () => Effect.Effect<void>
-  readonly tarHasher?: TarHasher | undefined
-  readonly backlog?: Backlog | undefined
+  readonly tarHasher: TarHasher
+  readonly backlog: Backlog
 }
 
 const isPipeError = (u: unknown): u is PipeError =>
-  u instanceof MalformedTar || u instanceof LayerTooLarge || u instanceof DecompressionFailed ||
-  u instanceof DiffIdMismatch || u instanceof LayerDigestMismatch || u instanceof LayerSizeMismatch
+  u instanceof MalformedTar || u instanceof LayerTooLarge || u instanceof DecompressionFailed || u instanceof DiffIdMismatch
 
 const reasonOf = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
@@ -68,11 +56,8 @@ class Pipe<EH> implements Inflater.InflaterOutput {
   /** The first failure: a typed failure, or a defect for anything else thrown. */
   failure: Effect.Effect<never, EH | PipeError> | undefined = undefined
   tarBytes = 0
-  private blobBytes = 0
   private tarEnded = false
   private wake: (() => void) | undefined = undefined
-  private readonly blobHasher: Digest.Hasher | undefined
-  private readonly diffHasher: Digest.Hasher | undefined
   private readonly reader: TarReader
   private readonly inflater: Inflater.Inflater
 
@@ -82,18 +67,16 @@ class Pipe<EH> implements Inflater.InflaterOutput {
     private readonly handler: EntryHandler,
     private readonly isFailure: (u: unknown) => u is EH,
     private readonly limit: number,
-    private readonly tarHasher: TarHasher | undefined,
-    private readonly backlog: Backlog | undefined
+    private readonly tarHasher: TarHasher,
+    private readonly backlog: Backlog
   ) {
-    this.blobHasher = source.blob === undefined ? undefined : Digest.hasher(Digest.algorithm(source.blob.digest))
     const diffId = source.diffId
-    if (diffId !== undefined && tarHasher !== undefined) tarHasher.start(Digest.algorithm(diffId))
-    this.diffHasher = diffId === undefined || tarHasher !== undefined ? undefined : Digest.hasher(Digest.algorithm(diffId))
-    const external = diffId !== undefined ? tarHasher : undefined
+    if (diffId !== undefined) tarHasher.start(Digest.algorithm(diffId))
+    // Without a diff_id to check there is nothing to hash: bodies go to their sinks.
     this.reader = new TarReader(
       handler,
       () => this.resumeReader(),
-      external === undefined ? undefined : (bytes, body) => external.update(bytes, body)
+      diffId === undefined ? undefined : (bytes, body) => tarHasher.update(bytes, body)
     )
     this.inflater = Inflater.make(source.compression, this)
   }
@@ -107,17 +90,15 @@ class Pipe<EH> implements Inflater.InflaterOutput {
       this.fail(new LayerTooLarge({ layer: this.layer, limit: this.limit }))
       return false
     }
-    // With an external hasher the reader hands it every byte it consumes.
-    this.diffHasher?.update(chunk)
+    // The reader hands the hasher every byte it consumes.
     try {
       if (!this.reader.push(chunk)) return false
     } catch (thrown) {
       this.fail(thrown)
       return false
     }
-    const backlog = this.backlog
-    if (backlog === undefined || !backlog.full) return true
-    backlog.onProgress(() => this.resumeReader())
+    if (!this.backlog.full) return true
+    this.backlog.onProgress(() => this.resumeReader())
     return false
   }
 
@@ -125,19 +106,17 @@ class Pipe<EH> implements Inflater.InflaterOutput {
     if (this.failure !== undefined) return
     const expected = this.source.diffId
     if (expected === undefined) return this.endReader()
-    if (this.tarHasher === undefined) return this.checkDiffId(expected, this.diffHasher!.digest())
     this.tarHasher.digest().then((hex) => {
       if (this.failure !== undefined) return
-      if (hex !== undefined) return this.checkDiffId(expected, `${Digest.algorithm(expected)}:${hex}` as Digest.Digest)
+      if (hex !== undefined) {
+        const actual = `${Digest.algorithm(expected)}:${hex}` as Digest.Digest
+        if (actual !== expected) return this.fail(new DiffIdMismatch({ layer: this.layer, expected, actual }))
+        return this.endReader()
+      }
       // The hashing thread failed: the handler says why.
       this.settled()
       this.fail(new Error("the tar stream could not be hashed"))
     })
-  }
-
-  private checkDiffId(expected: Digest.Digest, actual: Digest.Digest) {
-    if (actual !== expected) return this.fail(new DiffIdMismatch({ layer: this.layer, expected, actual }))
-    this.endReader()
   }
 
   private endReader() {
@@ -168,20 +147,11 @@ class Pipe<EH> implements Inflater.InflaterOutput {
     this.notify()
   }
 
-  // ---- the blob side, driven by the Effect stream
+  // ---- the compressed side, driven by the Effect stream
 
   write(chunks: Iterable<Uint8Array>): Effect.Effect<void, EH | PipeError> {
-    const blob = this.source.blob
     for (const chunk of chunks) {
       if (this.failure !== undefined) return this.failure
-      if (blob !== undefined) {
-        this.blobBytes += chunk.length
-        if (this.blobBytes > blob.size) {
-          this.fail(new LayerSizeMismatch({ layer: this.layer, expected: blob.size, actual: this.blobBytes }))
-          return this.failure!
-        }
-        this.blobHasher!.update(chunk)
-      }
       this.inflater.write(chunk)
     }
     return this.waitFor(() => !this.inflater.saturated)
@@ -189,18 +159,6 @@ class Pipe<EH> implements Inflater.InflaterOutput {
 
   finish(): Effect.Effect<void, EH | PipeError> {
     if (this.failure !== undefined) return this.failure
-    const blob = this.source.blob
-    if (blob !== undefined) {
-      if (this.blobBytes !== blob.size) {
-        this.fail(new LayerSizeMismatch({ layer: this.layer, expected: blob.size, actual: this.blobBytes }))
-        return this.failure!
-      }
-      const actual = this.blobHasher!.digest()
-      if (actual !== blob.digest) {
-        this.fail(new LayerDigestMismatch({ layer: this.layer, expected: blob.digest, actual }))
-        return this.failure!
-      }
-    }
     this.inflater.end()
     return this.waitFor(() => this.tarEnded && this.settled())
   }

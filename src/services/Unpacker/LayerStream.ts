@@ -1,6 +1,6 @@
-// What the unpacker knows of a layer before reading it (descriptor, diff_id, compression), and the two ways
-// its blob gets verified: straight into the layer pipe (`applyVerified`), or into a spool file while it
-// downloads ahead (`verifyBlob`), the pipe then checking only the tar stream.
+// What the unpacker knows of a layer before reading it (descriptor, diff_id, compression), and how its blob
+// gets verified (`verifyBlob`: on the way into the layer pipe, or into a spool file while it downloads
+// ahead) before the pipe checks the tar stream.
 import { Effect, Either, Option, type Stream } from "effect"
 import * as ContentCheck from "../../domain/ContentCheck.js"
 import type * as Digest from "../../domain/Digest.js"
@@ -56,14 +56,13 @@ export const applyVerified = <E, R>(
   blob: Stream.Stream<Uint8Array, E, R>,
   options: ApplyOptions = {},
   checked = descriptor.verified === true
-): Effect.Effect<LayerStats, E | LayerFailure | UnsupportedLayerMediaType, R> =>
-  Effect.suspend((): Effect.Effect<LayerStats, E | LayerFailure | UnsupportedLayerMediaType, R> => {
+): Effect.Effect<LayerStats, E | VerifyError | LayerFailure | UnsupportedLayerMediaType, R> =>
+  Effect.suspend((): Effect.Effect<LayerStats, E | VerifyError | LayerFailure | UnsupportedLayerMediaType, R> => {
     const compression = compressionOf(layer, descriptor.mediaType)
     if (Either.isLeft(compression)) return Effect.fail(compression.left)
     return applyLayer(root, layer, {
-      bytes: blob,
+      bytes: checked ? blob : blob.pipe(verifyBlob(layer, descriptor.digest, descriptor.size)),
       compression: compression.right,
-      blob: checked ? undefined : { digest: descriptor.digest, size: descriptor.size },
       diffId: descriptor.diffId
     }, options)
   })

@@ -222,14 +222,14 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
           (handle) => Effect.promise(() => handle.close().catch(() => undefined))
         )
         const shared = reuse ? Buffer.allocUnsafeSlow(spoolReadChunk) : undefined
-        const read = Effect.flatMap(
-          fsCall("read", file, () => {
-            const buffer = shared ?? Buffer.allocUnsafe(spoolReadChunk)
-            return handle.read(buffer, 0, buffer.length, null).then(({ bytesRead }) => buffer.subarray(0, bytesRead))
-          }),
-          (bytes) => bytes.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(bytes)
-        )
-        return Stream.repeatEffectOption(Effect.mapError(read, (e) => (Option.isOption(e) ? e : Option.some(e))))
+        const read = fsCall("read", file, () => {
+          const buffer = shared ?? Buffer.allocUnsafe(spoolReadChunk)
+          return handle.read(buffer, 0, buffer.length, null).then(({ bytesRead }) => buffer.subarray(0, bytesRead))
+        })
+        return Stream.repeatEffectOption(Effect.flatMap(
+          Effect.mapError(read, Option.some),
+          (bytes) => (bytes.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(bytes))
+        ))
       }))
 
     // Layers ahead of the one being applied download meanwhile, into spool files: the main thread waits for
