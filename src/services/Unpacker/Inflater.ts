@@ -9,7 +9,7 @@ import type * as MediaType from "../../domain/MediaType.js"
 export interface InflaterOutput {
   /** Takes uncompressed bytes; false when it takes no more until `pump` is called. */
   readonly data: (chunk: Uint8Array) => boolean
-  /** All output was delivered. */
+  /** All output was delivered and taken: never called while `data` has refused a chunk and no `pump` followed. */
   readonly end: () => void
   readonly error: (cause: unknown) => void
   /** `saturated` may have turned false. */
@@ -52,12 +52,19 @@ class GzipInflater implements Inflater {
   private batch: Buffer | undefined = undefined
   private fill = 0
   private refused = false
+  // gunzip's own end comes once its last chunk was read, which may be a chunk the output refused: the end
+  // is announced only after that chunk was taken (the tar reader is still holding part of it).
+  private ended = false
+  private announced = false
 
   constructor(private readonly output: InflaterOutput) {
     this.gunzip.on("readable", () => {
       if (!this.refused) this.pump()
     })
-    this.gunzip.on("end", () => output.end())
+    this.gunzip.on("end", () => {
+      this.ended = true
+      if (!this.refused) this.announce()
+    })
     this.gunzip.on("error", (cause) => output.error(cause))
   }
 
@@ -114,6 +121,13 @@ class GzipInflater implements Inflater {
         return
       }
     }
+    if (this.ended) this.announce()
+  }
+
+  private announce() {
+    if (this.announced) return
+    this.announced = true
+    this.output.end()
   }
 
   destroy() {
