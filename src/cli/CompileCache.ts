@@ -4,7 +4,8 @@
  * cache lives in the user's cache directory (`$XDG_CACHE_HOME` or `~/.cache`, `oci-ratls-client/`), one
  * file per bundle and Node version, written once at the end of a run that had none. V8 checks that a cache
  * matches the source and itself and ignores it otherwise; a cache file that another user could have
- * written is not read. Set `OCI_CLIENT_COMPILE_CACHE=off` to do without. This module imports nothing but
+ * written is not read. Writing a bundle's cache removes the files of its earlier builds (and other Node
+ * versions), so that the directory holds one file per bundle. Set `OCI_CLIENT_COMPILE_CACHE=off` to do without. This module imports nothing but
  * Node's own modules, so that it costs nothing to load.
  */
 import * as fs from "node:fs"
@@ -33,12 +34,16 @@ const readTrusted = (file: string): Buffer | undefined => {
   }
 }
 
-const writeAtomically = (dir: string, file: string, data: Buffer) => {
+// Writes `file`, and removes the caches of the same bundle that `file` replaces (`stale` says which).
+const writeAtomically = (dir: string, file: string, data: Buffer, stale: (name: string) => boolean) => {
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
     const temporary = `${file}.${process.pid}.tmp`
     fs.writeFileSync(temporary, data, { mode: 0o600 })
     fs.renameSync(temporary, file)
+    for (const name of fs.readdirSync(dir)) {
+      if (stale(name) && path.join(dir, name) !== file) fs.rmSync(path.join(dir, name), { force: true })
+    }
   } catch {
     // A cache is an optimisation: a read-only or missing home directory just means no cache.
   }
@@ -60,7 +65,9 @@ export const runBundle = (bundle: URL): void => {
   })
   if (dir !== undefined && cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
     // At the end of the run, so that the functions compiled on the way are in the cache too.
-    process.once("exit", () => writeAtomically(dir, cacheFile, script.createCachedData()))
+    const prefix = `${path.basename(file)}-v`
+    const stale = (name: string) => name.startsWith(prefix) && name.endsWith(".v8cache")
+    process.once("exit", () => writeAtomically(dir, cacheFile, script.createCachedData(), stale))
   }
   const main = script.runInThisContext() as (...args: ReadonlyArray<unknown>) => void
   const module = { exports: {} }

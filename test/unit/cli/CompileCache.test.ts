@@ -1,6 +1,7 @@
 // The CLI bundles start through V8's code cache (src/cli/CompileCache.ts, built to dist/cli): the first run
-// writes the cache into the user's cache directory, later runs use it without writing it again, a cache
-// file that another user could have written is not read (and is replaced), and the cache can be turned off.
+// writes the cache into the user's cache directory, later runs use it without writing it again, a new build
+// replaces the old build's cache file, a cache file that another user could have written is not read (and
+// is replaced), and the cache can be turned off.
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -46,6 +47,20 @@ describe.skipIf(!fs.existsSync(loader))("CompileCache.runBundle (needs the build
     const written = fs.statSync(cache!).mtimeMs
     expect(run().sum).toBe(5)
     expect(fs.statSync(cache!).mtimeMs).toBe(written)
+  })
+
+  it("replaces the cache of an earlier build of the bundle, and leaves other bundles' caches alone", () => {
+    const { bundle, cacheFiles, run } = setUp()
+    run()
+    const [first] = cacheFiles()
+    const other = path.join(path.dirname(first!), "other.cjs-v20.0.0-x64-1-1.v8cache")
+    fs.writeFileSync(other, "", { mode: 0o600 })
+    fs.appendFileSync(bundle, "// a new build\n")
+    expect(run().sum).toBe(5)
+    const after = cacheFiles()
+    expect(after).toHaveLength(2)
+    expect(after).toContain(other)
+    expect(after).not.toContain(first)
   })
 
   it("does not read a cache file others may write, and replaces it", () => {
