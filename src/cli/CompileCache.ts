@@ -49,6 +49,8 @@ const writeAtomically = (dir: string, file: string, data: Buffer, stale: (name: 
   }
 }
 
+const cacheDelayMillis = 500
+
 /** Runs the CommonJS bundle `bundle` (a file URL) as the program, with its bytecode cached. */
 export const runBundle = (bundle: URL): void => {
   const file = fileURLToPath(bundle)
@@ -64,10 +66,21 @@ export const runBundle = (bundle: URL): void => {
     ...(cachedData === undefined ? {} : { cachedData })
   })
   if (dir !== undefined && cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
-    // At the end of the run, so that the functions compiled on the way are in the cache too.
     const prefix = `${path.basename(file)}-v`
     const stale = (name: string) => name.startsWith(prefix) && name.endsWith(".v8cache")
-    process.once("exit", () => writeAtomically(dir, cacheFile, script.createCachedData(), stale))
+    // When the cache is made matters. V8 drops the bytecode of functions that have not run for a few major
+    // collections, and the start-up code (the bundle's top level, the modules' initialisers) runs once: in a
+    // cache made at the end of a long run it is missing, and every later run parses the whole bundle again
+    // (150 ms here). Made half a second in, the cache has the start-up code and what the first requests
+    // compiled; a shorter run makes it at exit.
+    let made = false
+    const make = () => {
+      if (made) return
+      made = true
+      writeAtomically(dir, cacheFile, script.createCachedData(), stale)
+    }
+    setTimeout(make, cacheDelayMillis).unref()
+    process.once("exit", make)
   }
   const main = script.runInThisContext() as (...args: ReadonlyArray<unknown>) => void
   const module = { exports: {} }

@@ -1,5 +1,6 @@
 // The CLI bundles start through V8's code cache (src/cli/CompileCache.ts, built to dist/cli): the first run
-// writes the cache into the user's cache directory, later runs use it without writing it again, a new build
+// writes the cache into the user's cache directory (half a second in, or at exit if sooner), later runs use
+// it without writing it again, a new build
 // replaces the old build's cache file, a cache file that another user could have written is not read (and
 // is replaced), and the cache can be turned off.
 import { execFileSync } from "node:child_process"
@@ -47,6 +48,21 @@ describe.skipIf(!fs.existsSync(loader))("CompileCache.runBundle (needs the build
     const written = fs.statSync(cache!).mtimeMs
     expect(run().sum).toBe(5)
     expect(fs.statSync(cache!).mtimeMs).toBe(written)
+  })
+
+  it("a long-running program gets its cache half a second in, while it runs", () => {
+    const { bundle, cacheFiles, run } = setUp()
+    const cacheDir = path.join(path.dirname(bundle), "cache", "oci-ratls-client")
+    fs.writeFileSync(
+      bundle,
+      `const fs = require("node:fs")
+const seen = () => fs.existsSync(${JSON.stringify(cacheDir)}) && fs.readdirSync(${JSON.stringify(cacheDir)}).length > 0
+const early = seen()
+setTimeout(() => process.stdout.write(JSON.stringify({ sum: 5, early, later: seen() })), 1500)
+`
+    )
+    expect(run()).toEqual({ sum: 5, early: false, later: true })
+    expect(cacheFiles()).toHaveLength(1)
   })
 
   it("replaces the cache of an earlier build of the bundle, and leaves other bundles' caches alone", () => {
