@@ -1,6 +1,6 @@
 /**
  * Starts a bundled CLI through V8's code cache. Node spends a third of a CLI's start-up compiling its
- * bundle (1.1 MB of minified JavaScript); with the bytecode cached from an earlier run, that step mostly goes. The
+ * bundle (0.94 MB of minified JavaScript); with the bytecode cached from an earlier run, that step mostly goes. The
  * cache lives in the user's cache directory (`$XDG_CACHE_HOME` or `~/.cache`, `oci-ratls-client/`), one
  * file per bundle and Node version, written once at the end of a run that had none. V8 checks that a cache
  * matches the source and itself and ignores it otherwise; a cache file that another user could have
