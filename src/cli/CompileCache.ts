@@ -1,12 +1,12 @@
 /**
  * Starts a bundled CLI through V8's code cache. Node spends a third of a CLI's start-up compiling its
- * bundle (0.94 MB of minified JavaScript); with the bytecode cached from an earlier run, that step mostly goes. The
- * cache lives in the user's cache directory (`$XDG_CACHE_HOME` or `~/.cache`, `oci-ratls-client/`), one
- * file per bundle and Node version, written once at the end of a run that had none. V8 checks that a cache
- * matches the source and itself and ignores it otherwise; a cache file that another user could have
- * written is not read. Writing a bundle's cache removes the files of its earlier builds (and other Node
- * versions), so that the directory holds one file per bundle. Set `OCI_CLIENT_COMPILE_CACHE=off` to do without. This module imports nothing but
- * Node's own modules, so that it costs nothing to load.
+ * bundle (0.94 MB of minified JavaScript); with the bytecode cached from an earlier run, that step mostly
+ * goes. The cache lives in the user's cache directory (`$XDG_CACHE_HOME` or `~/.cache`,
+ * `oci-ratls-client/`), one file per bundle and Node version, written once by a run that had none (half a
+ * second in, or at its exit if sooner). V8 checks that a cache matches the source and itself and ignores it
+ * otherwise; a cache file that another user could have written is not read. Writing a bundle's cache
+ * removes the files of its earlier builds (and other Node versions). Set `OCI_CLIENT_COMPILE_CACHE=off` to
+ * do without. This module imports nothing but Node's own modules, so that it costs nothing to load.
  */
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
