@@ -70,17 +70,30 @@ const entries: ReadonlyArray<Fixture.EntrySpec> = [
 const compress = (tar: Uint8Array, compression: LayerCompression) =>
   compression === "none" ? tar : compression === "gzip" ? Fixture.gzip(tar) : Fixture.zstd(tar)
 
+// A backlog (the file lane) that reports itself full at every other look, and frees up a little later.
+const busyBacklog = () => {
+  let looks = 0
+  return {
+    get full() {
+      looks += 1
+      return looks % 2 === 0
+    },
+    onProgress: later
+  }
+}
+
 const run = (
   blob: Uint8Array,
   chunkSize: number,
   compression: LayerCompression,
   diffId: Digest.Digest | undefined,
-  holdBefore: (name: string) => boolean
+  holdBefore: (name: string) => boolean,
+  backlog: { readonly full: boolean; readonly onProgress: (wake: () => void) => void } = { full: false, onProgress: later }
 ) => {
   const { bodies, handler, held } = holdingHandler(holdBefore)
   const { hasher, seen } = recordingHasher()
   const source = { bytes: Fixture.chunked(blob, chunkSize), compression, diffId }
-  const options = { maxLayerBytes: Number.POSITIVE_INFINITY, tarHasher: hasher, backlog: { full: false, onProgress: later } }
+  const options = { maxLayerBytes: Number.POSITIVE_INFINITY, tarHasher: hasher, backlog }
   return Effect.runPromise(Effect.either(readLayer(0, source, handler, (_u): _u is never => false, options)))
     .then((outcome) => ({ outcome, bodies, held, seen: seen() }))
 }
@@ -113,6 +126,23 @@ describe("LayerPipe with a handler that holds the reader", () => {
       const tar = await Fixture.tar(entries)
       const { bodies, outcome } = await run(compress(tar, compression), 1 << 30, compression, undefined, (name) => name === "last.txt")
       expect(Either.isRight(outcome) && outcome.right).toBe(tar.length)
+      expect(bodyOf(bodies, "last.txt").toString()).toBe("the last entry")
+    })
+  }
+
+  for (const compression of ["gzip", "zstd", "none"] as const) {
+    it(`${compression}, a backlog full at every other chunk: every tar byte is hashed before the digest`, async () => {
+      const tar = await Fixture.tar(entries)
+      const { bodies, outcome, seen } = await run(
+        compress(tar, compression),
+        4096,
+        compression,
+        Digest.fromBytes(tar),
+        (name) => name === "last.txt",
+        busyBacklog()
+      )
+      expect(Either.isRight(outcome) && outcome.right).toBe(tar.length)
+      expect(Buffer.compare(seen, Buffer.from(tar))).toBe(0)
       expect(bodyOf(bodies, "last.txt").toString()).toBe("the last entry")
     })
   }
