@@ -6,18 +6,23 @@ import { ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, HashMap, Layer, Logger, Option } from "effect"
+import { oneLine, withoutControls } from "../domain/internal/Quote.js"
 
-/** One line for an error: its own message when it has one, its tag so scripts can match on it. */
+/**
+ * One line for an error: its own message when it has one, its tag so scripts can match on it. Messages
+ * carry text from registries and files, so line breaks and control characters (terminal escapes) are
+ * neutralised here, where they would reach the terminal.
+ */
 export const describeError = (error: unknown): string => {
   if (typeof error === "object" && error !== null) {
     const tag = "_tag" in error ? String((error as { _tag: unknown })._tag) : undefined
     const message = error instanceof Error ? error.message : undefined
     if (message !== undefined && message !== "" && message !== "An error has occurred") {
-      return tag === undefined ? message : `${message} [${tag}]`
+      return oneLine(tag === undefined ? message : `${message} [${tag}]`)
     }
-    if (tag !== undefined) return `${tag} ${JSON.stringify(error)}`
+    if (tag !== undefined) return oneLine(`${tag} ${JSON.stringify(error)}`)
   }
-  return String(error)
+  return oneLine(String(error))
 }
 
 /** `name: LEVEL message key=value …` on one line per record, on stderr. */
@@ -27,7 +32,7 @@ const stderrLogger = (name: string) =>
     Logger.make(({ annotations, logLevel, message }) => {
       const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
       const fields = HashMap.toEntries(annotations).map(([key, value]) => ` ${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
-      process.stderr.write(`${name}: ${logLevel.label} ${text}${fields.join("")}\n`)
+      process.stderr.write(`${name}: ${logLevel.label} ${oneLine(`${text}${fields.join("")}`)}\n`)
     })
   )
 
@@ -48,7 +53,7 @@ export const runMain = <E>(name: string, program: (argv: ReadonlyArray<string>) 
         }
         const line = Option.match(failure, {
           onSome: describeError,
-          onNone: () => `internal error: ${Cause.pretty(cause)}`
+          onNone: () => `internal error: ${withoutControls(Cause.pretty(cause))}`
         })
         process.stderr.write(`${name}: error: ${line}\n`)
         process.exitCode = 1

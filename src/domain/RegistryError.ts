@@ -3,6 +3,7 @@
 // document is simply absent: the HTTP status then has to speak for itself.
 import { Either, Option, Schema } from "effect"
 import * as JsonDocument from "./internal/JsonDocument.js"
+import { oneLine } from "./internal/Quote.js"
 
 export type ErrorCode =
   | "BLOB_UNKNOWN"
@@ -40,9 +41,10 @@ const decodeJson = JsonDocument.decode(ErrorBody)
 
 export const decodeErrorBody = (bytes: Uint8Array): Option.Option<ErrorBody> => Either.getRight(decodeJson(bytes))
 
-/** One line for an error message: `MANIFEST_UNKNOWN: manifest unknown; NAME_UNKNOWN`. */
+/** One line for an error message: `MANIFEST_UNKNOWN: manifest unknown; NAME_UNKNOWN` (the server's text escaped). */
 export const summarize = (body: ErrorBody): string =>
-  body.errors
-    .map((e) => e.message === undefined || e.message === "" ? e.code : `${e.code}: ${e.message}`)
-    .join("; ")
-    .replace(/\s+/g, " ")
+  oneLine(
+    body.errors
+      .map((e) => e.message === undefined || e.message === "" ? e.code : `${e.code}: ${e.message}`)
+      .join("; ")
+  )

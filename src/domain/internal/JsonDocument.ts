@@ -2,6 +2,7 @@
 // failure in one line with the path of the bad field (`layers[0].digest: sha256 needs 64 …`), so each
 // document module only has to wrap the reason into its own error.
 import { Either, ParseResult, Schema } from "effect"
+import { oneLine } from "./Quote.js"
 
 const maxReasonLength = 300
 
@@ -17,8 +18,11 @@ const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
       ? text === "" ? key : `${text}.${key}`
       : `${text}[${JSON.stringify(String(key))}]`, "")
 
-const shorten = (text: string): string =>
-  text.length > maxReasonLength ? `${text.slice(0, maxReasonLength)}…` : text
+// One line of at most `maxReasonLength` characters: parser messages quote the offending input.
+const shorten = (text: string): string => {
+  const line = oneLine(text)
+  return line.length > maxReasonLength ? `${line.slice(0, maxReasonLength)}…` : line
+}
 
 /** Parses JSON text into a plain value, or says why it is not JSON. */
 export const parseJson = (bytes: Uint8Array): Either.Either<unknown, string> => {
@@ -45,7 +49,7 @@ export const decodeValue = <A, I>(schema: Schema.Schema<A, I>) => {
         return "does not match the expected structure"
       }
       const where = formatPath(first.path)
-      return shorten((where === "" ? first.message : `${where}: ${first.message}`).replace(/\s+/g, " "))
+      return shorten(where === "" ? first.message : `${where}: ${first.message}`)
     })
 }
 

@@ -251,6 +251,12 @@ describe("Manifest.decode of broken documents", () => {
     )
   })
 
+  it("keeps a JSON parser message on one line when it quotes a line break of the input", () => {
+    const reason = failure(Manifest.decode(new Uint8Array([10, 0]), undefined)).reason
+    expect(reason).toMatch(/^not valid JSON: /)
+    expect(reason).not.toMatch(/[\u0000-\u001f]/)
+  })
+
   it("never throws and keeps messages on one line, whatever the bytes", () => {
     fc.assert(
       fc.property(

@@ -44,3 +44,13 @@ describe("RegistryError.summarize", () => {
     ).toBe("NAME_UNKNOWN: repository name not known to registry; DENIED")
   })
 })
+
+describe("RegistryError.summarize with hostile text", () => {
+  it("escapes terminal control sequences a registry puts in its messages", () => {
+    const summary = RegistryError.summarize({
+      errors: [{ code: "DENIED", message: "\u001b]0;owned\u0007\u001b[2Jgone\u009b31m" }]
+    })
+    expect(summary).toBe("DENIED: \\u001b]0;owned\\u0007\\u001b[2Jgone\\u009b31m")
+    expect(summary).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/)
+  })
+})
