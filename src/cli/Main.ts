@@ -13,26 +13,38 @@ import { oneLine, withoutControls } from "../domain/internal/Quote.js"
  * carry text from registries and files, so line breaks and control characters (terminal escapes) are
  * neutralised here, where they would reach the terminal.
  */
-export const describeError = (error: unknown): string => {
+export const describeError = (error: unknown): string => oneLine(errorText(error))
+
+const errorText = (error: unknown): string => {
   if (typeof error === "object" && error !== null) {
     const tag = "_tag" in error ? String((error as { _tag: unknown })._tag) : undefined
     const message = error instanceof Error ? error.message : undefined
     if (message !== undefined && message !== "" && message !== "An error has occurred") {
-      return oneLine(tag === undefined ? message : `${message} [${tag}]`)
+      return tag === undefined ? message : `${message} [${tag}]`
     }
-    if (tag !== undefined) return oneLine(`${tag} ${JSON.stringify(error)}`)
+    if (tag !== undefined) return `${tag} ${JSON.stringify(error)}`
   }
-  return oneLine(String(error))
+  return String(error)
 }
 
-/** `name: LEVEL message key=value …` on one line per record, on stderr. */
+/** `name: LEVEL message key=value …`: one log record on one line, neutralised like `describeError`. */
+export const logLine = (
+  name: string,
+  level: string,
+  message: unknown,
+  annotations: ReadonlyArray<readonly [string, unknown]>
+): string => {
+  const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
+  const fields = annotations.map(([key, value]) => ` ${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+  return `${name}: ${level} ${oneLine(`${text}${fields.join("")}`)}`
+}
+
+/** One line per log record, on stderr. */
 const stderrLogger = (name: string) =>
   Logger.replace(
     Logger.defaultLogger,
     Logger.make(({ annotations, logLevel, message }) => {
-      const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
-      const fields = HashMap.toEntries(annotations).map(([key, value]) => ` ${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
-      process.stderr.write(`${name}: ${logLevel.label} ${oneLine(`${text}${fields.join("")}`)}\n`)
+      process.stderr.write(`${logLine(name, logLevel.label, message, HashMap.toEntries(annotations))}\n`)
     })
   )
 

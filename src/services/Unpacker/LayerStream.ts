@@ -45,6 +45,14 @@ export const verifyBlob = (layer: LayerId, digest: Digest.Digest, size: number) 
     digest: (expected, actual) => new LayerDigestMismatch({ layer, expected, actual })
   })
 
+/** `blob` checked against `descriptor`, unless its source checks it already (`descriptor.verified`). */
+export const checkedBlob = <E, R>(
+  layer: LayerId,
+  descriptor: LayerDescriptor,
+  blob: Stream.Stream<Uint8Array, E, R>
+): Stream.Stream<Uint8Array, E | VerifyError, R> =>
+  descriptor.verified === true ? blob : blob.pipe(verifyBlob(layer, descriptor.digest, descriptor.size))
+
 /**
  * Verifies, decompresses and applies one layer onto `root` from `blob`: its stored bytes, checked against
  * the descriptor unless `checked` says that happened already (a spool file verified on the way in).
@@ -55,13 +63,13 @@ export const applyVerified = <E, R>(
   descriptor: LayerDescriptor,
   blob: Stream.Stream<Uint8Array, E, R>,
   options: ApplyOptions = {},
-  checked = descriptor.verified === true
+  checked = false
 ): Effect.Effect<LayerStats, E | VerifyError | LayerFailure | UnsupportedLayerMediaType, R> =>
   Effect.suspend((): Effect.Effect<LayerStats, E | VerifyError | LayerFailure | UnsupportedLayerMediaType, R> => {
     const compression = compressionOf(layer, descriptor.mediaType)
     if (Either.isLeft(compression)) return Effect.fail(compression.left)
     return applyLayer(root, layer, {
-      bytes: checked ? blob : blob.pipe(verifyBlob(layer, descriptor.digest, descriptor.size)),
+      bytes: checked ? blob : checkedBlob(layer, descriptor, blob),
       compression: compression.right,
       diffId: descriptor.diffId
     }, options)

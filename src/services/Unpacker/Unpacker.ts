@@ -2,7 +2,7 @@
 // The tree is built in a staging directory beside `dest` (or in `temp` on the same file system), every
 // layer is verified on the way, and only a complete, verified tree is renamed into place.
 import type { Scope } from "effect"
-import { Context, Effect, Either, Fiber, Layer, Option, Stream } from "effect"
+import { Context, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -149,10 +149,7 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
     const base = path.basename(dest)
 
     // Refuse an unknown media type before downloading anything.
-    for (const [index, layer] of layers.entries()) {
-      const compression = LayerStream.compressionOf(index, layer.mediaType)
-      if (Either.isLeft(compression)) return yield* compression.left
-    }
+    const compressions = yield* Effect.all(layers.map((layer, index) => LayerStream.compressionOf(index, layer.mediaType)))
     const before = yield* destinationState(dest)
     if (before === "occupied" && options.replace !== true) return yield* new DestinationExists({ path: dest })
 
@@ -188,7 +185,7 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
     const spool = (index: number, layer: UnpackLayer<E>, dir: string) => {
       const file = path.join(dir, `layer-${index}`)
       const blob = download(index, layer)
-      const checked = layer.verified === true ? blob : blob.pipe(LayerStream.verifyBlob(index, layer.digest, layer.size))
+      const checked = LayerStream.checkedBlob(index, layer, blob)
       return Effect.acquireUseRelease(
         fsCall("create", file, () => fs.open(file, "wx", 0o600)),
         (handle) =>
@@ -251,8 +248,14 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
         ? yield* LayerStream.applyVerified(root, index, layer, download(index, layer), layerOptions)
         : yield* Effect.gen(function*() {
           const file = yield* Fiber.join(spooling)
-          const gzip = Either.getOrUndefined(LayerStream.compressionOf(index, layer.mediaType)) === "gzip"
-          const applied = yield* LayerStream.applyVerified(root, index, layer, spooled(file, gzip), layerOptions, true)
+          const applied = yield* LayerStream.applyVerified(
+            root,
+            index,
+            layer,
+            spooled(file, compressions[index] === "gzip"),
+            layerOptions,
+            true
+          )
           yield* fsCall("remove", file, () => fs.rm(file, { force: true }))
           return applied
         })
