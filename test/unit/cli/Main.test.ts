@@ -1,8 +1,8 @@
-// The line both CLIs print for a failure: the error's message and tag on one line, with whatever a
-// registry or a file put in the message (line breaks, terminal escapes) neutralised before the terminal.
+// The lines both CLIs print on stderr, for a failure (message and tag) and for a log record: one line each,
+// with whatever a registry or a file put in them (line breaks, terminal escapes) neutralised.
 import { Data } from "effect"
 import { describe, expect, it } from "vitest"
-import { describeError } from "../../../src/cli/Main.js"
+import { describeError, logLine } from "../../../src/cli/Main.js"
 
 class RegistryRefused extends Data.TaggedError("RegistryRefused")<{ readonly detail: string }> {
   override get message(): string {
@@ -27,5 +27,19 @@ describe("describeError", () => {
   it("describes a tagged error without a message by its fields, escaped too", () => {
     const error = { _tag: "Odd", field: "a\u001bb" }
     expect(describeError(error)).toBe(`Odd {"_tag":"Odd","field":"a\\u001bb"}`)
+  })
+})
+
+describe("logLine", () => {
+  it("writes a record and its annotations on one line", () => {
+    expect(logLine("get-image", "INFO", "image found", [["digest", "sha256:ab"], ["layers", 5]])).toBe(
+      "get-image: INFO image found digest=sha256:ab layers=5"
+    )
+  })
+
+  it("neutralises line breaks and terminal escapes in messages and annotation values", () => {
+    const line = logLine("client", "WARN", ["skipped", "a\nb"], [["entry", "dev/\u001b[2Jx"]])
+    expect(line).toBe("client: WARN skipped a b entry=dev/\\u001b[2Jx")
+    expect(line).not.toMatch(/[\u0000-\u001f]/)
   })
 })
