@@ -169,7 +169,8 @@ export const make: Effect.Effect<Client["Type"], never, RegistryApi.RegistryApi 
         diffId: diffIds[index]!,
         // getBlob checks the digest and size itself: the unpacker need not hash the blob again.
         verified: true,
-        open: () => registry.getBlob(info.appName, layer.digest, { size: layer.size })
+        // The unpacker copies what it keeps of a chunk before it pulls the next: the transport may reuse them.
+        open: () => registry.getBlob(info.appName, layer.digest, { size: layer.size, transient: true })
       })),
       dest,
       ...(temp === undefined ? {} : { temp }),

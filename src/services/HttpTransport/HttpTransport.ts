@@ -10,6 +10,12 @@ export interface HttpRequest {
   readonly method: "GET" | "HEAD"
   readonly url: URL
   readonly headers?: Readonly<Record<string, string>>
+  /**
+   * The caller is done with each body chunk when it pulls the next one, and keeps no reference to it (it
+   * copies what it keeps): the transport may then reuse a chunk's memory after the next pull. A permission,
+   * not a request: a transport may ignore it. Default false (chunks are the caller's to keep).
+   */
+  readonly transientBody?: boolean
 }
 
 export interface HttpResponse {

@@ -10,6 +10,7 @@ import * as https from "node:https"
 import type * as net from "node:net"
 import * as tls from "node:tls"
 import type { ResolvedConfig } from "../../domain/Config.js"
+import { BodyRing } from "./BodyRing.js"
 import {
   ConnectionError,
   HttpTransport,
@@ -68,12 +69,18 @@ const bodyBufferBytes = 1024 * 1024
 
 /**
  * A response body as a Stream whose every pull takes all the socket reads buffered since the previous one,
- * as one Chunk of those buffers (nothing copied). When the consumer is busy, one pull carries many reads,
+ * as one Chunk of those buffers (nothing copied, unless `transient`: then each read is copied at once into
+ * a BodyRing that the next pull may reuse). When the consumer is busy, one pull carries many reads,
  * so each stage downstream (hashing, counting, progress) steps once per pull rather than once per 64 KiB.
  * The stream fails with `failed(error)` on a response error; it ends when the response ends or closes.
  */
-const bodyOf = (res: http.IncomingMessage, failed: (error: unknown) => TransportError): Stream.Stream<Uint8Array, TransportError> =>
+const bodyOf = (
+  res: http.IncomingMessage,
+  failed: (error: unknown) => TransportError,
+  transient: boolean
+): Stream.Stream<Uint8Array, TransportError> =>
   Stream.suspend(() => {
+    const ring = transient ? new BodyRing() : undefined
     let buffered: Array<Uint8Array> = []
     let bytes = 0
     let done = false
@@ -85,7 +92,7 @@ const bodyOf = (res: http.IncomingMessage, failed: (error: unknown) => Transport
       w?.()
     }
     const onData = (chunk: Uint8Array) => {
-      buffered.push(chunk)
+      buffered.push(ring === undefined ? chunk : ring.copy(chunk))
       bytes += chunk.length
       if (bytes >= bodyBufferBytes) res.pause()
       notify()
@@ -109,6 +116,7 @@ const bodyOf = (res: http.IncomingMessage, failed: (error: unknown) => Transport
           buffered = []
           bytes = 0
           if (!done && res.isPaused()) res.resume()
+          ring?.pulled()
           resume(Effect.succeed(Chunk.unsafeFromArray(taken)))
         } else if (failure !== undefined) {
           resume(Effect.fail(Option.some(failure)))
@@ -130,6 +138,7 @@ const bodyOf = (res: http.IncomingMessage, failed: (error: unknown) => Transport
       res.off("error", onError)
       res.on("error", () => undefined)
       if (!res.complete) res.destroy()
+      ring?.close()
     })
     return Stream.repeatEffectChunkOption(take).pipe(Stream.ensuring(detach))
   })
@@ -211,7 +220,10 @@ export const make = (options: NodeTransportOptions): Effect.Effect<HttpTransport
         })
       ).pipe(
         Effect.map(({ res }): HttpResponse => {
-          const body = bodyOf(res, (error) => failure ?? classifyError(host, error)).pipe(
+          // Only a success body is ever transient: error bodies are read whole (readBody keeps every chunk).
+          const status = res.statusCode ?? 0
+          const transient = req.transientBody === true && status >= 200 && status < 300
+          const body = bodyOf(res, (error) => failure ?? classifyError(host, error), transient).pipe(
             Stream.concat(
               Stream.suspend(() =>
                 res.complete
@@ -222,7 +234,7 @@ export const make = (options: NodeTransportOptions): Effect.Effect<HttpTransport
               )
             )
           )
-          return { status: res.statusCode ?? 0, headers: flattenHeaders(res.headers), body }
+          return { status, headers: flattenHeaders(res.headers), body }
         })
       )
     }

@@ -65,6 +65,12 @@ export interface AllTagsOptions {
 export interface BlobOptions {
   /** The descriptor size; the stream fails if the blob is longer or shorter. */
   readonly size?: number | undefined
+  /**
+   * The caller is done with each chunk when it pulls the next one and keeps none (it copies what it keeps),
+   * so the transport may reuse a chunk's memory after the next pull (`HttpRequest.transientBody`): a long
+   * blob then flows through a few MiB of memory instead of fresh buffers. Default false.
+   */
+  readonly transient?: boolean | undefined
 }
 
 export type ApiError =
@@ -150,10 +156,11 @@ export const make = Effect.gen(function* () {
       method: "GET" | "HEAD",
       url: URL,
       headers: Record<string, string>,
-      crossOrigin: boolean
+      crossOrigin: boolean,
+      transientBody = false
     ): Effect.Effect<{ response: HttpResponse; url: URL }, ApiError, Scope.Scope> => {
       const loop = (current: URL, hops: number): Effect.Effect<{ response: HttpResponse; url: URL }, ApiError, Scope.Scope> =>
-        Effect.flatMap(transport.request({ method, url: current, headers }), (response) => {
+        Effect.flatMap(transport.request({ method, url: current, headers, transientBody }), (response) => {
           if (![301, 302, 303, 307, 308].includes(response.status)) return Effect.succeed({ response, url: current })
           const location = response.headers["location"]
           const fail = (reason: string) => Effect.fail(new InvalidResponse({ host, request: describe(method, current), reason }))
@@ -270,7 +277,7 @@ export const make = Effect.gen(function* () {
           const digest = yield* fromEither(Digest.parse(digestInput))
           const url = urlFor(`/v2/${name}/blobs/${digest}`)
           const subject = `blob ${digest} of ${name}`
-          const { response } = yield* send("GET", url, {}, true)
+          const { response } = yield* send("GET", url, {}, true, options?.transient === true)
           if (response.status !== 200) return yield* failFor("GET", url, response)
           const length = Number(response.headers["content-length"])
           if (options?.size !== undefined && Number.isFinite(length) && length > options.size) {

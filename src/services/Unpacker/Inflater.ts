@@ -17,6 +17,7 @@ export interface InflaterOutput {
 }
 
 export interface Inflater {
+  /** Every inflater copies what it keeps of `chunk` before returning: the caller may reuse its memory. */
   readonly write: (chunk: Uint8Array) => void
   readonly saturated: boolean
   readonly end: () => void
@@ -26,14 +27,13 @@ export interface Inflater {
 }
 
 // gunzip's output comes in chunks of this size, and it inflates up to `gzipReadAhead` of them ahead of the
-// reader, on the thread pool, while the main thread parses and applies. Its input goes in pieces of at
-// least `gzipInputBatch` bytes (small chunks are copied into reused buffers), up to `gzipInputQueue` ahead: each write is at least
-// one thread-pool job, and a job per 64 KiB socket read costs more in thread wake-ups than the inflating.
+// reader, on the thread pool, while the main thread parses and applies. Its input goes in batches of
+// `gzipInputBatch` bytes (chunks are copied into reused buffers), up to `gzipInputQueue` ahead: each write is
+// at least one thread-pool job, and a job per 64 KiB socket read costs more in thread wake-ups than the
+// inflating.
 const gzipOutputChunk = 256 * 1024
 const gzipReadAhead = 8
 const gzipInputBatch = 1024 * 1024
-/** The gzip inflater copies any chunk shorter than this before `write` returns; the caller may reuse it. */
-export const gzipCopiesBelow = gzipInputBatch
 const gzipInputQueue = 3
 
 // zstd gets its input in slices of this size, which bounds what one slice can inflate to before the
@@ -73,10 +73,6 @@ class GzipInflater implements Inflater {
   }
 
   write(chunk: Uint8Array) {
-    if (this.fill === 0 && chunk.length >= gzipInputBatch) {
-      this.send(chunk, undefined)
-      return
-    }
     let at = 0
     while (at < chunk.length) {
       const batch = this.batch ??= this.free.pop() ?? Buffer.allocUnsafeSlow(gzipInputBatch)
@@ -97,12 +93,12 @@ class GzipInflater implements Inflater {
     this.send(piece, batch)
   }
 
-  // gunzip reads a piece in place until the write's callback; a batch buffer is free again after it.
-  private send(piece: Uint8Array, batch: Buffer | undefined) {
+  // gunzip reads a piece in place until the write's callback; its batch buffer is free again after it.
+  private send(piece: Uint8Array, batch: Buffer) {
     this.inFlight += 1
     this.gunzip.write(piece, () => {
       this.inFlight -= 1
-      if (batch !== undefined) this.free.push(batch)
+      this.free.push(batch)
       this.output.drain()
     })
   }
@@ -156,8 +152,11 @@ class SyncInflater implements Inflater {
     return this.input.length > 0 || this.queue.length > 0
   }
 
+  // The input is copied: it waits here, and a chunk refused by the output stays with the tar reader, after
+  // `write` returned.
   write(chunk: Uint8Array) {
-    for (let at = 0; at < chunk.length; at += this.slice) this.input.push(chunk.subarray(at, at + this.slice))
+    const copy = Uint8Array.prototype.slice.call(chunk)
+    for (let at = 0; at < copy.length; at += this.slice) this.input.push(copy.subarray(at, at + this.slice))
     this.run()
   }
 

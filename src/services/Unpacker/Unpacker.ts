@@ -2,7 +2,7 @@
 // The tree is built in a staging directory beside `dest` (or in `temp` on the same file system), every
 // layer is verified on the way, and only a complete, verified tree is renamed into place.
 import type { Scope } from "effect"
-import { Context, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { Chunk, Context, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -11,7 +11,6 @@ import type * as Digest from "../../domain/Digest.js"
 import { DirectoryMetadata, removeTree } from "./DirectoryMetadata.js"
 import { fsCall, fsCallIfExists } from "./FsCall.js"
 import { FileLane } from "./FileLane.js"
-import { gzipCopiesBelow } from "./Inflater.js"
 import { KnownDirectories } from "./KnownDirectories.js"
 import type { LayerStats } from "./LayerApplier.js"
 import * as LayerStream from "./LayerStream.js"
@@ -20,6 +19,10 @@ import { DestinationExists, UnpackIoError } from "./UnpackError.js"
 
 /** One layer to unpack: its descriptor, its diff_id from the config, and how to download its blob. */
 export interface UnpackLayer<E> extends LayerStream.LayerDescriptor {
+  /**
+   * The blob's bytes. The unpacker is done with each chunk when it pulls the next one (it copies what it
+   * keeps), so the stream may reuse a chunk's memory then, as `RegistryApi.getBlob` does with `transient`.
+   */
   readonly open: () => Stream.Stream<Uint8Array, E>
 }
 
@@ -84,23 +87,14 @@ export class Unpacker extends Context.Tag("Unpacker")<Unpacker, {
 
 type DestinationState = "absent" | "empty" | "occupied"
 
-// Spool files are written in batches of this size, and read back in chunks of `spoolReadChunk` (each
-// chunk is one step of the stream into the layer pipe).
+// Spool files are written from one reused buffer of this size, and read back into one reused buffer in
+// chunks of `spoolReadChunk` (each chunk is one step of the stream into the layer pipe, which copies it).
 const spoolWriteBatch = 1024 * 1024
-const spoolReadChunk = gzipCopiesBelow / 2
+const spoolReadChunk = 512 * 1024
 
-// Writes all of `chunks` to `handle` on the thread pool, continuing after a short write.
-const writeAll = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Array>, total: number) => {
-  let written = (await handle.writev(chunks)).bytesWritten
-  if (written === total) return
-  for (const chunk of chunks) {
-    if (written >= chunk.length) {
-      written -= chunk.length
-      continue
-    }
-    for (let at = written; at < chunk.length;) at += (await handle.write(chunk, at)).bytesWritten
-    written = 0
-  }
+// Writes all of `bytes` to `handle` on the thread pool, continuing after a short write.
+const writeAll = async (handle: fs.FileHandle, bytes: Uint8Array) => {
+  for (let at = 0; at < bytes.length;) at += (await handle.write(bytes, at, bytes.length - at)).bytesWritten
 }
 
 const destinationState = (dest: string): Effect.Effect<DestinationState, UnpackIoError> =>
@@ -149,7 +143,7 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
     const base = path.basename(dest)
 
     // Refuse an unknown media type before downloading anything.
-    const compressions = yield* Effect.all(layers.map((layer, index) => LayerStream.compressionOf(index, layer.mediaType)))
+    yield* Effect.all(layers.map((layer, index) => LayerStream.compressionOf(index, layer.mediaType)))
     const before = yield* destinationState(dest)
     if (before === "occupied" && options.replace !== true) return yield* new DestinationExists({ path: dest })
 
@@ -180,8 +174,8 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
       })
 
     // A layer downloaded ahead goes to a file, its digest and size checked on the way in (by the stream
-    // itself when it says so). Written on the thread pool, a batch of chunks at a time, so that the main
-    // thread only hashes and counts.
+    // itself when it says so). The chunks are copied into one buffer (the stream may reuse theirs), written
+    // on the thread pool whenever it is full, so that the main thread only hashes, counts and copies.
     const spool = (index: number, layer: UnpackLayer<E>, dir: string) => {
       const file = path.join(dir, `layer-${index}`)
       const blob = download(index, layer)
@@ -190,39 +184,51 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
         fsCall("create", file, () => fs.open(file, "wx", 0o600)),
         (handle) =>
           Effect.suspend(() => {
-            let pending: Array<Uint8Array> = []
-            let pendingBytes = 0
+            const batch = Buffer.allocUnsafeSlow(spoolWriteBatch)
+            let fill = 0
             const flush = () => {
-              const [chunks, total] = [pending, pendingBytes]
-              pending = []
-              pendingBytes = 0
-              return fsCall("write", file, () => writeAll(handle, chunks, total))
+              const bytes = batch.subarray(0, fill)
+              fill = 0
+              return fsCall("write", file, () => writeAll(handle, bytes))
             }
-            return Stream.runForEachChunk(checked, (chunks) => {
-              for (const chunk of chunks) {
-                pending.push(chunk)
-                pendingBytes += chunk.length
+            // Copies `chunks` from chunk `index`, byte `at`, writing the batch whenever it is full; the chunks
+            // are all copied before the next pull.
+            const put = (chunks: ReadonlyArray<Uint8Array>, index: number, at: number): Effect.Effect<void, UnpackIoError> => {
+              for (; index < chunks.length; index++, at = 0) {
+                const chunk = chunks[index]!
+                while (at < chunk.length) {
+                  const n = Math.min(chunk.length - at, batch.length - fill)
+                  batch.set(chunk.subarray(at, at + n), fill)
+                  fill += n
+                  at += n
+                  if (fill === batch.length) {
+                    const [nextIndex, nextAt] = [index, at]
+                    return Effect.flatMap(flush(), () => put(chunks, nextIndex, nextAt))
+                  }
+                }
               }
-              return pendingBytes >= spoolWriteBatch ? flush() : Effect.void
-            }).pipe(Effect.zipRight(Effect.suspend(() => (pendingBytes > 0 ? flush() : Effect.void))))
+              return Effect.void
+            }
+            return Stream.runForEachChunk(checked, (chunks) => put(Chunk.toReadonlyArray(chunks), 0, 0)).pipe(
+              Effect.zipRight(Effect.suspend(() => (fill > 0 ? flush() : Effect.void)))
+            )
           }),
         (handle) => Effect.promise(() => handle.close().catch(() => undefined))
       ).pipe(Effect.as(file))
     }
 
-    // A spool file read back. gzip's inflater copies what it is given before the next pull, so one buffer
-    // serves the whole file; other layers keep their chunks longer and get a fresh buffer per read.
-    const spooled = (file: string, reuse: boolean): Stream.Stream<Uint8Array, UnpackIoError> =>
+    // A spool file read back. The layer pipe copies what it keeps of a chunk before the next pull, so one
+    // buffer serves the whole file.
+    const spooled = (file: string): Stream.Stream<Uint8Array, UnpackIoError> =>
       Stream.unwrapScoped(Effect.gen(function*() {
         const handle = yield* Effect.acquireRelease(
           fsCall("open", file, () => fs.open(file, "r")),
           (handle) => Effect.promise(() => handle.close().catch(() => undefined))
         )
-        const shared = reuse ? Buffer.allocUnsafeSlow(spoolReadChunk) : undefined
-        const read = fsCall("read", file, () => {
-          const buffer = shared ?? Buffer.allocUnsafe(spoolReadChunk)
-          return handle.read(buffer, 0, buffer.length, null).then(({ bytesRead }) => buffer.subarray(0, bytesRead))
-        })
+        const buffer = Buffer.allocUnsafeSlow(spoolReadChunk)
+        const read = fsCall("read", file, () =>
+          handle.read(buffer, 0, buffer.length, null).then(({ bytesRead }) => buffer.subarray(0, bytesRead))
+        )
         return Stream.repeatEffectOption(Effect.flatMap(
           Effect.mapError(read, Option.some),
           (bytes) => (bytes.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(bytes))
@@ -252,7 +258,7 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
             root,
             index,
             layer,
-            spooled(file, compressions[index] === "gzip"),
+            spooled(file),
             layerOptions,
             true
           )

@@ -3,6 +3,8 @@ import { Chunk, Duration, Effect, Stream } from "effect"
 import * as http from "node:http"
 import * as net from "node:net"
 import type { AddressInfo } from "node:net"
+import { createHash } from "node:crypto"
+import { readBody } from "../../../src/services/HttpTransport/HttpTransport.js"
 import * as NodeHttpTransport from "../../../src/services/HttpTransport/NodeHttpTransport.js"
 
 const options = { connectTimeout: Duration.millis(400), idleTimeout: Duration.millis(400), maxSockets: 4 }
@@ -116,5 +118,60 @@ describe("NodeHttpTransport", () => {
       const response = yield* get(port)
       expect(response.headers["link"]).toBe('</a>; rel="prev", </b>; rel="next"')
     }))
-})
 
+  // 12 MiB in 1 KiB writes: many socket reads, several wraps of the ring.
+  const payload = Buffer.alloc(12 * 1024 * 1024)
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24
+
+  it.scoped("a transient body reuses its chunks' memory, and each chunk is right when it is pulled", () =>
+    Effect.gen(function* () {
+      const port = yield* serve(http.createServer((_, res) => {
+        res.writeHead(200, { "content-length": String(payload.length) })
+        let at = 0
+        const more = () => {
+          while (at < payload.length) {
+            const ok = res.write(payload.subarray(at, at + 1024))
+            at += 1024
+            if (!ok) return void res.once("drain", more)
+          }
+          res.end()
+        }
+        more()
+      }))
+      const transport = yield* NodeHttpTransport.make(options)
+      const url = new URL(`http://127.0.0.1:${port}/blob`)
+      const response = yield* transport.request({ method: "GET", url, transientBody: true })
+      const hash = createHash("sha256")
+      const memories = new Set<ArrayBufferLike>()
+      let length = 0
+      let pieces = 0
+      // A consumer that is sometimes slower than the network, so that the socket pauses and reads pile up.
+      yield* Stream.runForEach(response.body, (chunk) =>
+        Effect.sync(() => {
+          hash.update(chunk)
+          memories.add(chunk.buffer)
+          length += chunk.length
+          pieces += 1
+        }).pipe(Effect.zipLeft(pieces % 50 === 0 ? Effect.promise(() => new Promise((ok) => setTimeout(ok, 2))) : Effect.void)))
+      expect(length).toBe(payload.length)
+      expect(hash.digest("hex")).toBe(createHash("sha256").update(payload).digest("hex"))
+      // 12 MiB went through a few MiB of memory, not a buffer per read.
+      expect(memories.size).toBeLessThan(4)
+    }))
+
+  it.scoped("an error answer to a transient request keeps its body whole", () =>
+    Effect.gen(function* () {
+      const message = JSON.stringify({ errors: [{ code: "BLOB_UNKNOWN", message: "x".repeat(200_000) }] })
+      const port = yield* serve(http.createServer((_, res) => {
+        res.writeHead(404, { "content-type": "application/json" })
+        for (let at = 0; at < message.length; at += 1000) res.write(message.slice(at, at + 1000))
+        res.end()
+      }))
+      const transport = yield* NodeHttpTransport.make(options)
+      const url = new URL(`http://127.0.0.1:${port}/blob`)
+      const response = yield* transport.request({ method: "GET", url, transientBody: true })
+      expect(response.status).toBe(404)
+      const body = yield* readBody(response, url, 1024 * 1024)
+      expect(Buffer.from(body).toString("utf8")).toBe(message)
+    }))
+})
