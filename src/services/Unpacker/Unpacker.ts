@@ -2,7 +2,7 @@
 // The tree is built in a staging directory beside `dest` (or in `temp` on the same file system), every
 // layer is verified on the way, and only a complete, verified tree is renamed into place.
 import type { Scope } from "effect"
-import { Chunk, Context, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { Chunk, Context, Duration, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -45,7 +45,10 @@ export type UnpackProgress =
 export interface UnpackOptions {
   /** Replace an existing non-empty `dest` (only once the new tree is complete). Default false. */
   readonly replace?: boolean
-  /** How many layer blobs download at once. Default 3. */
+  /**
+   * How many layer blobs may download at once. Default 3. Layers ahead of the one being applied start once
+   * the network proves slower than applying (`aheadAfterWaitMillis`).
+   */
   readonly concurrency?: number
   /** The most bytes one layer's tar may inflate to. Default `defaultMaxLayerBytes`. */
   readonly maxLayerBytes?: number
@@ -74,6 +77,15 @@ export interface UnpackResult {
 }
 
 export const defaultConcurrency = 3
+
+/**
+ * Layers ahead of the one being applied start downloading (into spool files) once it has waited this long
+ * for its bytes, and at least half its time: only then is the network the bottleneck. Spooling costs CPU
+ * and disk (every byte written to a file and read back): measured on a two-core machine pulling from a
+ * registry on the same host, downloading ahead at once took 15% more CPU time and more wall time than
+ * downloading each layer at its turn.
+ */
+export const aheadAfterWaitMillis = 500
 
 /** 32 GiB: above any real layer, far below what a decompression bomb would write. */
 export const defaultMaxLayerBytes = 32 * 1024 ** 3
@@ -235,23 +247,68 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
         ))
       }))
 
-    // Layers ahead of the one being applied download meanwhile, into spool files: the main thread waits for
-    // the lane and the inflater often enough to receive them in between (measured: faster than downloading
-    // each layer at its turn, even from a registry on the same host).
+    // Layers ahead of the one being applied download meanwhile, into spool files, up to `concurrency` at once,
+    // from the moment the network proves slower than applying (see `aheadAfterWaitMillis`): then the main
+    // thread receives them while it waits for the lane and the inflater.
     const spools = new Map<number, Fiber.RuntimeFiber<string, E | UnpackError>>()
-    const results: Array<UnpackedLayer> = []
-    for (const [index, layer] of layers.entries()) {
-      if (spoolDir !== undefined) {
+    const scope = yield* Effect.scope
+    let downloadingAhead = false
+    const downloadAhead = (index: number) =>
+      Effect.gen(function*() {
+        if (spoolDir === undefined) return
+        downloadingAhead = true
         for (let ahead = index + 1; ahead < Math.min(layers.length, index + concurrency); ahead++) {
           const aheadLayer = layers[ahead]
           if (aheadLayer !== undefined && !spools.has(ahead)) {
-            spools.set(ahead, yield* Effect.forkScoped(spool(ahead, aheadLayer, spoolDir)))
+            // Interruptible whatever region forks it (the network watch forks from uninterruptible code).
+            spools.set(ahead, yield* Effect.forkIn(Effect.interruptible(spool(ahead, aheadLayer, spoolDir)), scope))
           }
         }
-      }
+      })
+
+    // The blob of the layer being applied, watched for the time its pulls wait for bytes: once that is
+    // `aheadAfterWaitMillis` and half the time since the first pull, the network is the bottleneck, and the
+    // layers ahead start downloading. A pull still waiting counts too (a stalled first layer must not keep
+    // the others from starting).
+    const watchNetwork = (blob: Stream.Stream<Uint8Array, E>, index: number): Stream.Stream<Uint8Array, E> =>
+      downloadingAhead || spoolDir === undefined ? blob : Stream.unwrapScoped(Effect.gen(function*() {
+        const pull = yield* Stream.toPull(blob)
+        let first: number | undefined
+        let waited = 0
+        const check = (pending: number) =>
+          Effect.suspend(() => {
+            const now = performance.now()
+            const total = waited + (now - pending)
+            const starved = total >= aheadAfterWaitMillis && total >= (now - (first ?? now)) / 2
+            return starved && !downloadingAhead ? Effect.uninterruptible(downloadAhead(index)) : Effect.void
+          })
+        const timedPull = Effect.suspend(() => {
+          if (downloadingAhead) return pull
+          const started = performance.now()
+          first ??= started
+          return Effect.acquireUseRelease(
+            Effect.fork(Effect.interruptible(Effect.delay(check(started), Duration.millis(aheadAfterWaitMillis)))),
+            () => pull,
+            (watchdog) =>
+              Effect.zipRight(
+                Fiber.interrupt(watchdog),
+                Effect.suspend(() => {
+                  const now = performance.now()
+                  waited += now - started
+                  return check(now)
+                })
+              )
+          )
+        })
+        return Stream.repeatEffectChunkOption(timedPull)
+      }))
+
+    const results: Array<UnpackedLayer> = []
+    for (const [index, layer] of layers.entries()) {
+      if (downloadingAhead) yield* downloadAhead(index)
       const spooling = spools.get(index)
       const stats = spooling === undefined
-        ? yield* LayerStream.applyVerified(root, index, layer, download(index, layer), layerOptions)
+        ? yield* LayerStream.applyVerified(root, index, layer, watchNetwork(download(index, layer), index), layerOptions)
         : yield* Effect.gen(function*() {
           const file = yield* Fiber.join(spooling)
           const applied = yield* LayerStream.applyVerified(

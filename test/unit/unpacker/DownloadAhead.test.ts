@@ -1,13 +1,16 @@
-// Later layers are downloaded ahead of their turn, into spool files, while the first one is applied. A
-// spooled gzip layer is read back through one reused buffer: it must unpack to the same bytes, and a
-// corrupt or mis-hashed spooled layer must still end the unpack with its own typed error and leave nothing
-// behind. The first layer is made slow so that the second one is surely spooled before its turn.
+// Later layers are downloaded ahead of their turn, into spool files, while the first one is applied, once
+// the network proves slower than applying (the first layer waits for its bytes). A spooled gzip layer is
+// read back through one reused buffer: it must unpack to the same bytes, and a corrupt or mis-hashed
+// spooled layer must still end the unpack with its own typed error and leave nothing behind. The first
+// layer is made slow so that the second one is surely spooled before its turn.
 import { Effect, Either, Stream } from "effect"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Digest from "../../../src/domain/Digest.js"
 import * as MediaType from "../../../src/domain/MediaType.js"
+import { aheadAfterWaitMillis } from "../../../src/services/Unpacker/Unpacker.js"
 import * as Fixture from "./LayerFixture.js"
 import { exists, outcomeTag, unpackEither, unpackOk, workspace } from "./Workspace.js"
 
@@ -21,7 +24,7 @@ const first = async (log?: Array<string>) => {
   return {
     ...layer,
     open: () =>
-      Stream.fromEffect(Effect.sleep("150 millis")).pipe(
+      Stream.fromEffect(Effect.sleep(`${aheadAfterWaitMillis + 100} millis`)).pipe(
         Stream.drain,
         Stream.concat(layer.open()),
         Stream.concat(Stream.fromEffect(Effect.sleep("100 millis")).pipe(Stream.drain)),
@@ -39,7 +42,42 @@ const logged = <L extends { readonly open: () => Stream.Stream<Uint8Array> }>(la
 })
 
 describe("downloading ahead", () => {
-  it("starts the next layer's download while the first one is applied", async () => {
+  it("does not download ahead while the bytes come faster than they are applied", async () => {
+    const log: Array<string> = []
+    const ws = await workspace()
+    const fast = await Fixture.layerOf(
+      Array.from({ length: 400 }, (_, i) => ({ name: `one/f${i}.txt`, content: `file ${i}` }))
+    )
+    const firstLayer = { ...fast, open: () => fast.open().pipe(Stream.ensuring(Effect.sync(() => log.push("first done")))) }
+    const second = await Fixture.layerOf([{ name: "two/b.txt", content: "two b" }])
+    await unpackOk({ layers: [firstLayer, logged(second, log, "second")], dest: ws.dest, temp: ws.temp })
+    expect(log).toEqual(["first done", "second opened"])
+    expect(await fs.readFile(path.join(ws.dest, "two/b.txt"), "utf8")).toBe("two b")
+  })
+
+  it("starts the next layer's download once the waits of a slow trickle add up", async () => {
+    const log: Array<string> = []
+    const ws = await workspace()
+    // 80 KiB that gzip cannot shrink: 20 pieces of 4 KiB.
+    const noise = randomBytes(80 * 1024)
+    const slow = await Fixture.layerOf([{ name: "one/noise.bin", content: noise }])
+    // Each piece of the blob comes 60 ms after the one before: the waits reach the threshold piece by piece.
+    const trickle = {
+      ...slow,
+      open: () =>
+        slow.open().pipe(
+          Stream.rechunk(1),
+          Stream.mapEffect((chunk) => Effect.as(Effect.sleep("60 millis"), chunk)),
+          Stream.ensuring(Effect.sync(() => log.push("first done")))
+        )
+    }
+    const second = await Fixture.layerOf([{ name: "two/b.txt", content: "two b" }])
+    await unpackOk({ layers: [trickle, logged(second, log, "second")], dest: ws.dest, temp: ws.temp })
+    expect(log).toEqual(["second opened", "first done"])
+    expect(Buffer.compare(await fs.readFile(path.join(ws.dest, "one/noise.bin")), noise)).toBe(0)
+  })
+
+  it("starts the next layer's download while the first one is applied, once the first waits for its bytes", async () => {
     const log: Array<string> = []
     const ws = await workspace()
     const second = await Fixture.layerOf([{ name: "two/b.txt", content: "two b" }])
