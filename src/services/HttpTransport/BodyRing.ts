@@ -11,12 +11,34 @@
 /** Bytes of one ring: twice what the body buffers before pausing the socket, and room to spare. */
 export const ringBytes = 4 * 1024 * 1024
 
-// A few rings outlive their responses, so that the next layer's body reuses pages already in memory.
-const spareRings: Array<Buffer> = []
-const maxSpareRings = 4
+/**
+ * The rings of one transport that outlive their responses, so that the next body reuses memory already
+ * touched (a fresh page costs a fault). A few at most; they go with the transport.
+ */
+export class SpareRings {
+  private readonly rings: Array<Buffer> = []
+
+  constructor(private readonly max = 4) {}
+
+  take(): Buffer | undefined {
+    return this.rings.pop()
+  }
+
+  give(memory: Buffer) {
+    if (this.rings.length < this.max) this.rings.push(memory)
+  }
+
+  clear() {
+    this.rings.length = 0
+  }
+}
 
 export class BodyRing {
-  private memory: Buffer | undefined = spareRings.pop()
+  private memory: Buffer | undefined
+
+  constructor(private readonly spares: SpareRings) {
+    this.memory = spares.take()
+  }
   // The regions in use, oldest first: [starts[i], ends[i]).
   private readonly starts: Array<number> = []
   private readonly ends: Array<number> = []
@@ -51,7 +73,7 @@ export class BodyRing {
     this.starts.length = 0
     this.ends.length = 0
     this.handedOut = 0
-    if (memory !== undefined && spareRings.length < maxSpareRings) spareRings.push(memory)
+    if (memory !== undefined) this.spares.give(memory)
   }
 
   // Where `length` bytes fit without touching a region in use, or -1.

@@ -10,7 +10,7 @@ import * as https from "node:https"
 import type * as net from "node:net"
 import * as tls from "node:tls"
 import type { ResolvedConfig } from "../../domain/Config.js"
-import { BodyRing } from "./BodyRing.js"
+import { BodyRing, SpareRings } from "./BodyRing.js"
 import {
   ConnectionError,
   HttpTransport,
@@ -69,18 +69,18 @@ const bodyBufferBytes = 1024 * 1024
 
 /**
  * A response body as a Stream whose every pull takes all the socket reads buffered since the previous one,
- * as one Chunk of those buffers (nothing copied, unless `transient`: then each read is copied at once into
- * a BodyRing that the next pull may reuse). When the consumer is busy, one pull carries many reads,
+ * as one Chunk of those buffers (nothing copied, unless `spares` are given for a transient body: then each
+ * read is copied at once into a BodyRing that the next pull may reuse). When the consumer is busy, one pull carries many reads,
  * so each stage downstream (hashing, counting, progress) steps once per pull rather than once per 64 KiB.
  * The stream fails with `failed(error)` on a response error; it ends when the response ends or closes.
  */
 const bodyOf = (
   res: http.IncomingMessage,
   failed: (error: unknown) => TransportError,
-  transient: boolean
+  spares: SpareRings | undefined
 ): Stream.Stream<Uint8Array, TransportError> =>
   Stream.suspend(() => {
-    const ring = transient ? new BodyRing() : undefined
+    const ring = spares === undefined ? undefined : new BodyRing(spares)
     let buffered: Array<Uint8Array> = []
     let bytes = 0
     let done = false
@@ -172,6 +172,9 @@ export const make = (options: NodeTransportOptions): Effect.Effect<HttpTransport
         })
     )
 
+    // The memory of transient bodies, kept for the next one while the transport lives.
+    const spares = yield* Effect.acquireRelease(Effect.sync(() => new SpareRings()), (rings) => Effect.sync(() => rings.clear()))
+
     // Sockets whose set-up finished; a keep-alive socket handed out again needs no connect timer.
     const established = new WeakSet<net.Socket>()
 
@@ -223,7 +226,7 @@ export const make = (options: NodeTransportOptions): Effect.Effect<HttpTransport
           // Only a success body is ever transient: error bodies are read whole (readBody keeps every chunk).
           const status = res.statusCode ?? 0
           const transient = req.transientBody === true && status >= 200 && status < 300
-          const body = bodyOf(res, (error) => failure ?? classifyError(host, error), transient).pipe(
+          const body = bodyOf(res, (error) => failure ?? classifyError(host, error), transient ? spares : undefined).pipe(
             Stream.concat(
               Stream.suspend(() =>
                 res.complete

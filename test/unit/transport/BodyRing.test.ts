@@ -1,13 +1,13 @@
 // The ring that a transient response body's chunks are copied into: a chunk handed out by a pull keeps its
 // bytes until the pull after it, and then its memory is used again.
 import { describe, expect, it } from "vitest"
-import { BodyRing, ringBytes } from "../../../src/services/HttpTransport/BodyRing.js"
+import { BodyRing, ringBytes, SpareRings } from "../../../src/services/HttpTransport/BodyRing.js"
 
 const bytes = (length: number, value: number) => Buffer.alloc(length, value)
 
 describe("BodyRing", () => {
   it("hands out copies, and reuses their memory once the pull after theirs has happened", () => {
-    const ring = new BodyRing()
+    const ring = new BodyRing(new SpareRings())
     const source = bytes(1000, 1)
     const first = ring.copy(source)
     source.fill(9)
@@ -27,7 +27,7 @@ describe("BodyRing", () => {
   })
 
   it("never overwrites a chunk of the current or the previous pull (random sizes, many pulls)", () => {
-    const ring = new BodyRing()
+    const ring = new BodyRing(new SpareRings())
     let seed = 42
     const random = (n: number) => {
       seed = (seed * 1103515245 + 12345) >>> 0
@@ -56,7 +56,7 @@ describe("BodyRing", () => {
   })
 
   it("copies into fresh memory what does not fit", () => {
-    const ring = new BodyRing()
+    const ring = new BodyRing(new SpareRings())
     const huge = ring.copy(bytes(ringBytes + 1, 5))
     expect(huge.buffer.byteLength).toBe(ringBytes + 1)
     const a = ring.copy(bytes(ringBytes - 10, 6))
@@ -64,5 +64,17 @@ describe("BodyRing", () => {
     expect(b.buffer).not.toBe(a.buffer)
     expect(Buffer.from(a).equals(bytes(a.length, 6))).toBe(true)
     expect(Buffer.from(b).equals(bytes(100, 7))).toBe(true)
+  })
+
+  it("gives its memory to the next body once closed, up to the spares' limit", () => {
+    const spares = new SpareRings(1)
+    const first = new BodyRing(spares)
+    const a = first.copy(bytes(10, 1))
+    first.close()
+    const second = new BodyRing(spares)
+    const b = second.copy(bytes(10, 2))
+    expect(b.buffer).toBe(a.buffer)
+    const third = new BodyRing(spares) // none spare: its own memory
+    expect(third.copy(bytes(10, 3)).buffer).not.toBe(a.buffer)
   })
 })
