@@ -39,6 +39,12 @@ afterAll(() => Effect.runPromise(Scope.close(suiteScope, Exit.void)))
 const registry = (server: GoServer, resolver: TokenResolver.TokenResolver["Type"]) =>
   Client.registryLayer(Config.builder().host(server.host).raTls(server.rootPem, RaTlsCredentials.fromTokenResolver(resolver)))
 
+/** Waits up to two seconds for `done` to hold (the server's event lines come in on their own). */
+const eventually = (done: () => boolean) =>
+  Effect.gen(function* () {
+    for (let waited = 0; waited < 2000 && !done(); waited += 10) yield* Effect.sleep("10 millis")
+  })
+
 const certificates = (server: GoServer) => server.events.filter((event) => event.event === "client-certificate")
 
 describe.skipIf(!goAvailable)(`RA-TLS against Go's crypto/tls ${goRequirement}`, () => {
@@ -65,6 +71,8 @@ describe.skipIf(!goAvailable)(`RA-TLS against Go's crypto/tls ${goRequirement}`,
       yield* Effect.flatMap(RegistryApi, (api) => Effect.zip(api.listTags("app", {}), api.listTags("app", {}))).pipe(
         Effect.provide(registry(server, TokenResolver.fromSoftwareAttester(SoftwareAttester.make())))
       )
+      // The server reports each request on its stdout, which may arrive a moment after the answer did.
+      yield* eventually(() => server.events.filter((event) => event.event === "request").length >= 2)
       expect(server.events.filter((event) => event.event === "request")).toHaveLength(2)
       expect(certificates(server)).toHaveLength(1)
     }))
@@ -108,6 +116,7 @@ describe.skipIf(!goAvailable)(`RA-TLS against Go's crypto/tls ${goRequirement}`,
       ])
       expect(result.code).toBe(1)
       expect(result.stderr).toContain("NAME_UNKNOWN")
+      yield* eventually(() => server.events.some((event) => event.event === "request"))
       expect(certificates(server).map((event) => event.bound)).toEqual([true])
       expect(server.events.filter((event) => event.event === "request").map((event) => event.path)).toEqual(["/v2/app/manifests/v1"])
     }))
