@@ -2,7 +2,7 @@
 // The tree is built in a staging directory beside `dest` (or in `temp` on the same file system), every
 // layer is verified on the way, and only a complete, verified tree is renamed into place.
 import type { Scope } from "effect"
-import { Chunk, Context, Duration, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { Chunk, Context, Duration, Effect, Fiber, Layer, Option, Schedule, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -268,37 +268,33 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
 
     // The blob of the layer being applied, watched for the time its pulls wait for bytes: once that is
     // `aheadAfterWaitMillis` and half the time since the first pull, the network is the bottleneck, and the
-    // layers ahead start downloading. A pull still waiting counts too (a stalled first layer must not keep
-    // the others from starting).
+    // layers ahead start downloading. A ticker looks while the layer streams, so that a pull still waiting
+    // counts too (a stalled first layer must not keep the others from starting); a pull costs two clock
+    // readings.
     const watchNetwork = (blob: Stream.Stream<Uint8Array, E>, index: number): Stream.Stream<Uint8Array, E> =>
       downloadingAhead || spoolDir === undefined ? blob : Stream.unwrapScoped(Effect.gen(function*() {
         const pull = yield* Stream.toPull(blob)
         let first: number | undefined
+        let pendingSince: number | undefined
         let waited = 0
-        const check = (pending: number) =>
-          Effect.suspend(() => {
-            const now = performance.now()
-            const total = waited + (now - pending)
-            const starved = total >= aheadAfterWaitMillis && total >= (now - (first ?? now)) / 2
-            return starved && !downloadingAhead ? Effect.uninterruptible(downloadAhead(index)) : Effect.void
-          })
+        const starved = () => {
+          const now = performance.now()
+          const total = waited + (pendingSince === undefined ? 0 : now - pendingSince)
+          return total >= aheadAfterWaitMillis && total >= (now - (first ?? now)) / 2
+        }
+        yield* Effect.forkScoped(Effect.interruptible(Effect.repeat(
+          Effect.suspend(() => (starved() && !downloadingAhead ? Effect.uninterruptible(downloadAhead(index)) : Effect.void)),
+          { schedule: Schedule.spaced(Duration.millis(aheadAfterWaitMillis / 5)), until: () => downloadingAhead }
+        )))
         const timedPull = Effect.suspend(() => {
           if (downloadingAhead) return pull
           const started = performance.now()
           first ??= started
-          return Effect.acquireUseRelease(
-            Effect.fork(Effect.interruptible(Effect.delay(check(started), Duration.millis(aheadAfterWaitMillis)))),
-            () => pull,
-            (watchdog) =>
-              Effect.zipRight(
-                Fiber.interrupt(watchdog),
-                Effect.suspend(() => {
-                  const now = performance.now()
-                  waited += now - started
-                  return check(now)
-                })
-              )
-          )
+          pendingSince = started
+          return Effect.ensuring(pull, Effect.sync(() => {
+            waited += performance.now() - started
+            pendingSince = undefined
+          }))
         })
         return Stream.repeatEffectChunkOption(timedPull)
       }))
