@@ -35,16 +35,15 @@ export class SpareRings {
 
 export class BodyRing {
   private memory: Buffer | undefined
+  // Where the chunks in use start, oldest first; they are contiguous (wrapping) and end at `head`.
+  private readonly starts: Array<number> = []
+  // How many chunks, from the front, the last pull handed out.
+  private handedOut = 0
+  private head = 0
 
   constructor(private readonly spares: SpareRings) {
     this.memory = spares.take()
   }
-  // The regions in use, oldest first: [starts[i], ends[i]).
-  private readonly starts: Array<number> = []
-  private readonly ends: Array<number> = []
-  // How many regions, from the front, the last pull handed out.
-  private handedOut = 0
-  private head = 0
 
   /** A copy of `chunk`: a view of the ring when there is room, a fresh buffer when there is not. */
   copy(chunk: Uint8Array): Uint8Array {
@@ -54,7 +53,6 @@ export class BodyRing {
     const memory = this.memory ??= Buffer.allocUnsafeSlow(ringBytes)
     memory.set(chunk, at)
     this.starts.push(at)
-    this.ends.push(at + length)
     this.head = at + length
     return memory.subarray(at, at + length)
   }
@@ -62,7 +60,6 @@ export class BodyRing {
   /** A pull hands out every chunk copied so far; the chunks the previous pull handed out are free again. */
   pulled() {
     this.starts.splice(0, this.handedOut)
-    this.ends.splice(0, this.handedOut)
     this.handedOut = this.starts.length
   }
 
@@ -71,7 +68,6 @@ export class BodyRing {
     const memory = this.memory
     this.memory = undefined
     this.starts.length = 0
-    this.ends.length = 0
     this.handedOut = 0
     if (memory !== undefined) this.spares.give(memory)
   }

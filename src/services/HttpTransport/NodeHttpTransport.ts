@@ -70,8 +70,9 @@ const bodyBufferBytes = 1024 * 1024
 /**
  * A response body as a Stream whose every pull takes all the socket reads buffered since the previous one,
  * as one Chunk of those buffers (nothing copied, unless `spares` are given for a transient body: then each
- * read is copied at once into a BodyRing that the next pull may reuse). When the consumer is busy, one pull carries many reads,
- * so each stage downstream (hashing, counting, progress) steps once per pull rather than once per 64 KiB.
+ * read is copied at once into a BodyRing that the next pull may reuse). When the consumer is busy, one pull
+ * carries many reads, so each stage downstream (hashing, counting, progress) steps once per pull rather than
+ * once per 64 KiB.
  * The stream fails with `failed(error)` on a response error; it ends when the response ends or closes.
  */
 const bodyOf = (

@@ -307,14 +307,7 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
         ? yield* LayerStream.applyVerified(root, index, layer, watchNetwork(download(index, layer), index), layerOptions)
         : yield* Effect.gen(function*() {
           const file = yield* Fiber.join(spooling)
-          const applied = yield* LayerStream.applyVerified(
-            root,
-            index,
-            layer,
-            spooled(file),
-            layerOptions,
-            true
-          )
+          const applied = yield* LayerStream.applyVerified(root, index, layer, spooled(file), layerOptions, true)
           yield* fsCall("remove", file, () => fs.rm(file, { force: true }))
           return applied
         })
