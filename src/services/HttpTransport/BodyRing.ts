@@ -1,6 +1,7 @@
-// Reused memory for the chunks of a transient response body (`HttpRequest.transientBody`): each chunk the
-// socket delivers is copied into a ring at once, and handed on as a view of the ring. The consumer promises
-// to be done with a chunk when it pulls again, so every pull releases what the previous pull handed out.
+// Reused memory for the chunks of a transient response body (`HttpRequest.transientBody`): each chunk is a
+// view of a ring, either read into it straight from the socket (DirectGet: `reserve`, `commit`) or copied
+// into it from the buffer another reader delivered (`copy`). The consumer promises to be done with a chunk
+// when it pulls again, so every pull releases what the previous pull handed out.
 //
 // Why: a body's socket buffers are fresh allocations. When the consumer is slower than the network they wait
 // long enough for V8 to promote them to the old generation, where only a full collection frees their memory;
@@ -40,6 +41,8 @@ export class BodyRing {
   // How many chunks, from the front, the last pull handed out.
   private handedOut = 0
   private head = 0
+  // Whether the last region of `starts` is reserved for a read still to come (not a chunk yet).
+  private reserving = false
 
   constructor(private readonly spares: SpareRings) {
     this.memory = spares.take()
@@ -57,10 +60,48 @@ export class BodyRing {
     return memory.subarray(at, at + length)
   }
 
-  /** A pull hands out every chunk copied so far; the chunks the previous pull handed out are free again. */
-  pulled() {
+  /**
+   * A region of `length` bytes for the socket to read into, held until `commit`; undefined when the chunks
+   * in use leave no room for it.
+   */
+  reserve(length: number): Uint8Array | undefined {
+    const at = this.place(length)
+    if (at < 0) return undefined
+    const memory = this.memory ??= Buffer.allocUnsafeSlow(ringBytes)
+    this.starts.push(at)
+    this.head = at + length
+    this.reserving = true
+    return memory.subarray(at, at + length)
+  }
+
+  /** The first `length` bytes of the reserved region were read: they are a chunk from now on. */
+  commit(length: number): Uint8Array {
+    const at = this.starts[this.starts.length - 1]!
+    this.head = at + length
+    this.reserving = false
+    return this.memory!.subarray(at, at + length)
+  }
+
+  /** Whether a region of `length` bytes could be reserved now. */
+  fits(length: number): boolean {
+    return this.place(length) >= 0
+  }
+
+  /** A pull began: the chunks the previous pull handed out are free again. */
+  pullStarted() {
     this.starts.splice(0, this.handedOut)
-    this.handedOut = this.starts.length
+    this.handedOut = 0
+  }
+
+  /** A pull hands out every chunk so far (not a region still reserved). */
+  handOut() {
+    this.handedOut = this.starts.length - (this.reserving ? 1 : 0)
+  }
+
+  /** A pull that hands out every chunk copied so far; the chunks the previous pull handed out are free again. */
+  pulled() {
+    this.pullStarted()
+    this.handOut()
   }
 
   /** The body is over: the ring goes back to the spares (no chunk of it is read any more). */
@@ -69,6 +110,7 @@ export class BodyRing {
     this.memory = undefined
     this.starts.length = 0
     this.handedOut = 0
+    this.reserving = false
     if (memory !== undefined) this.spares.give(memory)
   }
 

@@ -11,6 +11,7 @@ import type * as net from "node:net"
 import * as tls from "node:tls"
 import type { ResolvedConfig } from "../../domain/Config.js"
 import { BodyRing, SpareRings } from "./BodyRing.js"
+import * as DirectGet from "./DirectGet.js"
 import {
   ConnectionError,
   HttpTransport,
@@ -179,9 +180,13 @@ export const make = (options: NodeTransportOptions): Effect.Effect<HttpTransport
     // Sockets whose set-up finished; a keep-alive socket handed out again needs no connect timer.
     const established = new WeakSet<net.Socket>()
 
+    const direct = { connectMillis, idleMillis, spares, classify: classifyError }
+
     const request = (req: HttpRequest): Effect.Effect<HttpResponse, TransportError, Scope.Scope> => {
       const host = req.url.host
       const secure = req.url.protocol === "https:"
+      // A blob over plain TCP: read straight into reused memory, past node:http (see DirectGet).
+      if (!secure && req.transientBody === true) return DirectGet.request(req, direct)
       // A failure that we caused ourselves (a timeout) wins over the generic error Node reports after destroy().
       let failure: TransportError | undefined
       const acquire = Effect.async<{ res: http.IncomingMessage; req: http.ClientRequest }, TransportError>((resume) => {
