@@ -13,7 +13,7 @@ import { errorCode, fsSync } from "./FsCall.js"
 import { KnownDirectories } from "./KnownDirectories.js"
 import * as RootedPath from "./RootedPath.js"
 import type { LayerSource, PipeError } from "./LayerPipe.js"
-import { readLayer } from "./LayerPipe.js"
+import { readLayerPipelined } from "./LayerPipe.js"
 import type { BodySink, EntryHandler, TarHeader } from "./TarEntries.js"
 import { MalformedTar } from "./TarEntries.js"
 import type { ApplyError, LayerId } from "./UnpackError.js"
@@ -82,22 +82,42 @@ export const applyLayer = <E, R>(
   layer: LayerId,
   source: LayerSource<E, R>,
   options: ApplyOptions = {}
-): Effect.Effect<LayerStats, LayerFailure | E, R> =>
-  options.fileLane !== undefined
-    ? applyWith(root, layer, source, options, options.fileLane)
+): Effect.Effect<LayerStats, LayerFailure | E, R> => {
+  const apply = (lane: FileLane) =>
+    Effect.flatMap(applyLayerPipelined(root, layer, source, lane, options), (applied) => Effect.as(applied.verified, applied.stats))
+  return options.fileLane !== undefined
+    ? apply(options.fileLane)
     : Effect.acquireUseRelease(
       Effect.sync(() => new FileLane()),
-      (lane) => applyWith(root, layer, source, options, lane),
+      apply,
       (lane) => Effect.promise(() => lane.close())
     )
+}
 
-const applyWith = <E, R>(
+/** A layer applied up to its background work: its figures, and how that work ends. */
+export interface PipelinedLayer {
+  readonly stats: LayerStats
+  /**
+   * Succeeds once the layer is verified (its diff_id matched) and complete (its last files written, its
+   * directories' metadata applied when no `directories` option holds them); fails otherwise.
+   */
+  readonly verified: Effect.Effect<void, LayerFailure>
+}
+
+/**
+ * `applyLayer`, except that it succeeds as soon as every entry was read and applied or handed to `lane`:
+ * the lane's thread may still be writing the last files and hashing the last bytes, and `verified` waits
+ * for that and checks the diff_id. The next layer may be applied meanwhile (the lane keeps the order, and
+ * entries that touch what it still holds wait for it), so that neither thread idles between layers. The
+ * lane must live until `verified` has completed.
+ */
+export const applyLayerPipelined = <E, R>(
   root: string,
   layer: LayerId,
   source: LayerSource<E, R>,
-  options: ApplyOptions,
-  lane: FileLane
-): Effect.Effect<LayerStats, LayerFailure | E, R> =>
+  lane: FileLane,
+  options: ApplyOptions = {}
+): Effect.Effect<PipelinedLayer, LayerFailure | E, R> =>
   Effect.suspend(() => {
     const state = new LayerState(root, layer, options, lane)
     const pipeOptions = {
@@ -119,18 +139,24 @@ const applyWith = <E, R>(
       },
       backlog: lane
     }
-    return readLayer(layer, source, state, isApplyFailure, pipeOptions).pipe(
+    // The tar reader's complaints name the entry being read.
+    const tarFailure = <A, E1, R1>(effect: Effect.Effect<A, E1, R1>) =>
       Effect.catchIf(
-        (e): e is MalformedTar => e instanceof MalformedTar,
+        effect,
+        (e): e is Extract<E1, MalformedTar> => e instanceof MalformedTar,
         (e) => Effect.fail(new MalformedLayer({ layer, entry: state.current, reason: e.reason }))
-      ),
+      )
+    return readLayerPipelined(layer, source, state, isApplyFailure, pipeOptions).pipe(
+      tarFailure,
       Effect.ensuring(Effect.suspend(() => state.drainLogs())),
-      Effect.tap(() => Effect.suspend(() => state.finish())),
-      Effect.map((tarBytes): LayerStats => ({
-        entries: state.entries,
-        tarBytes,
-        specialFilesSkipped: state.specialFilesSkipped,
-        xattrsSkipped: state.xattrsSkipped
+      Effect.map((read): PipelinedLayer => ({
+        stats: {
+          entries: state.entries,
+          tarBytes: read.tarBytes,
+          specialFilesSkipped: state.specialFilesSkipped,
+          xattrsSkipped: state.xattrsSkipped
+        },
+        verified: read.verified.pipe(tarFailure, Effect.zipRight(Effect.suspend(() => state.finish())))
       })),
       Effect.withSpan("LayerApplier.applyLayer", { attributes: { layer } })
     )

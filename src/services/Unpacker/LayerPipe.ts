@@ -4,7 +4,7 @@
 // The Effect Stream of blob bytes is consumed by one stage; everything after it runs on callbacks, so a
 // chunk costs a few function calls rather than a stream step per stage. A check that can only fail at the
 // end fails there, after the handler has seen every byte: the caller's staging makes that leave no trace.
-import { Effect, Stream } from "effect"
+import { Effect, Exit, Stream } from "effect"
 import * as Digest from "../../domain/Digest.js"
 import type * as MediaType from "../../domain/MediaType.js"
 import * as Inflater from "./Inflater.js"
@@ -28,7 +28,11 @@ export interface TarHasher {
   readonly start: (algorithm: Digest.Algorithm) => void
   /** Takes a copy of `bytes`, in stream order; when `body` is given they are also that file's next bytes. */
   readonly update: (bytes: Uint8Array, body: BodySink | undefined) => void
-  /** The hex digest; undefined when the hashing failed (the handler's `settled` then says why). */
+  /**
+   * The hex digest; undefined when the hashing failed (the handler's `settled` then says why). It comes once
+   * everything handed over before it is done (the bodies written): a layer whose digest came has no work
+   * left in the background.
+   */
   readonly digest: () => Promise<string | undefined>
 }
 
@@ -57,6 +61,8 @@ class Pipe<EH> implements Inflater.InflaterOutput {
   failure: Effect.Effect<never, EH | PipeError> | undefined = undefined
   tarBytes = 0
   private tarEnded = false
+  // The tar stream's digest from the hashing thread, once the stream ended (with a diff_id to check).
+  private digest: Promise<string | undefined> | undefined = undefined
   private wake: (() => void) | undefined = undefined
   private readonly reader: TarReader
   private readonly inflater: Inflater.Inflater
@@ -102,31 +108,62 @@ class Pipe<EH> implements Inflater.InflaterOutput {
     return false
   }
 
+  // The tar stream ended. Its diff_id is checked once the hashing thread has caught up (`verified`); the
+  // reader's own checks happen now, so that the pipe can end before that. A reader failure waits for the
+  // digest, though: a wrong diff_id explains a broken tar better than the reader can.
   end() {
     if (this.failure !== undefined) return
-    const expected = this.source.diffId
-    if (expected === undefined) return this.endReader()
-    this.tarHasher.digest().then((hex) => {
-      if (this.failure !== undefined) return
-      if (hex !== undefined) {
-        const actual = `${Digest.algorithm(expected)}:${hex}` as Digest.Digest
-        if (actual !== expected) return this.fail(new DiffIdMismatch({ layer: this.layer, expected, actual }))
-        return this.endReader()
-      }
-      // The hashing thread failed: the handler says why.
-      this.settled()
-      this.fail(new Error("the tar stream could not be hashed"))
-    })
-  }
-
-  private endReader() {
+    const digest = this.source.diffId === undefined ? undefined : this.tarHasher.digest()
+    this.digest = digest
     try {
       this.reader.end()
     } catch (thrown) {
-      return this.fail(thrown)
+      if (digest === undefined) return this.fail(thrown)
+      digest.then((hex) => this.fail(this.mismatch(hex) ?? thrown), () => this.fail(thrown))
+      return
     }
     this.tarEnded = true
     this.notify()
+  }
+
+  // The diff_id failure for the tar stream's digest `hex`, if any.
+  private mismatch(hex: string | undefined): DiffIdMismatch | undefined {
+    const expected = this.source.diffId
+    if (expected === undefined || hex === undefined) return undefined
+    const actual = `${Digest.algorithm(expected)}:${hex}` as Digest.Digest
+    return actual === expected ? undefined : new DiffIdMismatch({ layer: this.layer, expected, actual })
+  }
+
+  /**
+   * After `finish`: succeeds once the tar stream's digest matched the diff_id, which also means the handler's
+   * background work for this layer is done (see `TarHasher.digest`); fails with the mismatch, or with what
+   * that work failed with. Without a diff_id, it waits for all of the handler's background work.
+   */
+  verified(): Effect.Effect<void, EH | PipeError> {
+    const digest = this.digest
+    if (digest === undefined) return this.afterBackgroundWork(undefined)
+    return Effect.flatMap(Effect.promise(() => digest), (hex) => {
+      const mismatch = this.mismatch(hex)
+      if (mismatch !== undefined) return Effect.fail(mismatch)
+      // No digest: the hashing thread failed, and the handler says why.
+      return hex === undefined ? this.afterBackgroundWork(new Error("the tar stream could not be hashed")) : Effect.void
+    })
+  }
+
+  // Waits for the handler's background work; fails with its failure, else with `otherwise` when given.
+  private afterBackgroundWork(otherwise: unknown): Effect.Effect<void, EH | PipeError> {
+    return Effect.async<void, EH | PipeError>((resume) => {
+      const check = () => {
+        try {
+          if (this.handler.settled(check)) return
+        } catch (thrown) {
+          resume(this.failureOf(thrown))
+          return
+        }
+        resume(otherwise === undefined ? Effect.void : this.failureOf(otherwise))
+      }
+      check()
+    })
   }
 
   error(cause: unknown) {
@@ -160,40 +197,28 @@ class Pipe<EH> implements Inflater.InflaterOutput {
   finish(): Effect.Effect<void, EH | PipeError> {
     if (this.failure !== undefined) return this.failure
     this.inflater.end()
-    return this.waitFor(() => this.tarEnded && this.settled())
+    return this.waitFor(() => this.tarEnded)
   }
 
-  /** Stops everything and waits until the handler's background work is over, whatever its outcome. */
-  release(): Effect.Effect<void> {
+  /**
+   * Stops everything. After a failure or an interruption it also waits until the handler's background work
+   * is over, whatever its outcome; after success that work goes on, and `verified` waits for it.
+   */
+  release(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
     this.stop()
-    return Effect.async<void>((resume) => {
-      const check = () => {
-        try {
-          if (this.handler.settled(check)) return
-        } catch {
-          // Reported already, or the unpack is stopping anyway.
-        }
-        resume(Effect.void)
-      }
-      check()
-    })
-  }
-
-  private settled(): boolean {
-    try {
-      return !this.handler.settled(() => this.notify())
-    } catch (thrown) {
-      this.fail(thrown)
-      return true
-    }
+    return Exit.isSuccess(exit) ? Effect.void : Effect.ignore(this.afterBackgroundWork(undefined))
   }
 
   // What the handler throws besides its failures is a bug: a defect.
   private fail(thrown: unknown) {
     if (this.failure !== undefined) return
-    this.failure = isPipeError(thrown) || this.isFailure(thrown) ? Effect.fail(thrown) : Effect.die(thrown)
+    this.failure = this.failureOf(thrown)
     this.stop()
     this.notify()
+  }
+
+  private failureOf(thrown: unknown): Effect.Effect<never, EH | PipeError> {
+    return isPipeError(thrown) || this.isFailure(thrown) ? Effect.fail(thrown) : Effect.die(thrown)
   }
 
   private stop() {
@@ -226,18 +251,27 @@ class Pipe<EH> implements Inflater.InflaterOutput {
   }
 }
 
+/** A layer read to its end: its tar bytes, and the checks that finish in the background. */
+export interface LayerRead<EH> {
+  readonly tarBytes: number
+  /** Succeeds once the diff_id matched and the handler's background work for the layer is done. */
+  readonly verified: Effect.Effect<void, EH | PipeError>
+}
+
 /**
- * Reads the layer `source` into `handler`; succeeds with the number of tar bytes once every entry was
- * handled, every check passed and the handler's background work is done. Fails with the first failure of
- * the bytes, a check, the tar reader, or the handler (those `isFailure` recognises; others are defects).
+ * Reads the layer `source` into `handler`; succeeds once every entry was handled and every check of the
+ * bytes and the tar reader passed, while the diff_id check and the handler's background work (writing the
+ * last files, hashing the last bytes) finish in the background: the next layer may start meanwhile, and
+ * `verified` says how this one ended. Fails with the first failure of the bytes, a check, the tar reader,
+ * or the handler (those `isFailure` recognises; others are defects).
  */
-export const readLayer = <E, R, EH>(
+export const readLayerPipelined = <E, R, EH>(
   layer: LayerId,
   source: LayerSource<E, R>,
   handler: EntryHandler,
   isFailure: (u: unknown) => u is EH,
   options: PipeOptions
-): Effect.Effect<number, E | EH | PipeError, R> => {
+): Effect.Effect<LayerRead<EH>, E | EH | PipeError, R> => {
   const afterBatch = options.afterBatch ?? (() => Effect.void)
   return Effect.acquireUseRelease(
     Effect.sync(() =>
@@ -246,8 +280,24 @@ export const readLayer = <E, R, EH>(
     (pipe) =>
       Stream.runForEachChunk(source.bytes, (chunks) => Effect.zipRight(pipe.write(chunks), afterBatch())).pipe(
         Effect.zipRight(Effect.suspend(() => pipe.finish())),
-        Effect.map(() => pipe.tarBytes)
+        Effect.map((): LayerRead<EH> => ({ tarBytes: pipe.tarBytes, verified: pipe.verified() }))
       ),
-    (pipe) => pipe.release()
+    (pipe, exit) => pipe.release(exit)
   )
 }
+
+/**
+ * Reads the layer `source` into `handler`; succeeds with the number of tar bytes once every entry was
+ * handled, every check passed and the handler's background work is done (`readLayerPipelined`, verified).
+ */
+export const readLayer = <E, R, EH>(
+  layer: LayerId,
+  source: LayerSource<E, R>,
+  handler: EntryHandler,
+  isFailure: (u: unknown) => u is EH,
+  options: PipeOptions
+): Effect.Effect<number, E | EH | PipeError, R> =>
+  Effect.flatMap(
+    readLayerPipelined(layer, source, handler, isFailure, options),
+    (read) => Effect.as(read.verified, read.tarBytes)
+  )

@@ -5,8 +5,9 @@ import { Effect, Either, Option, type Stream } from "effect"
 import * as ContentCheck from "../../domain/ContentCheck.js"
 import type * as Digest from "../../domain/Digest.js"
 import * as MediaType from "../../domain/MediaType.js"
-import type { ApplyOptions, LayerFailure, LayerStats } from "./LayerApplier.js"
-import { applyLayer } from "./LayerApplier.js"
+import type { FileLane } from "./FileLane.js"
+import type { ApplyOptions, LayerFailure, PipelinedLayer } from "./LayerApplier.js"
+import { applyLayerPipelined } from "./LayerApplier.js"
 import type { LayerId } from "./UnpackError.js"
 import { LayerDigestMismatch, LayerSizeMismatch, UnsupportedLayerMediaType } from "./UnpackError.js"
 
@@ -55,22 +56,25 @@ export const checkedBlob = <E, R>(
 
 /**
  * Verifies, decompresses and applies one layer onto `root` from `blob`: its stored bytes, checked against
- * the descriptor unless `checked` says that happened already (a spool file verified on the way in).
+ * the descriptor unless `checked` says that happened already (a spool file verified on the way in). It
+ * succeeds once the blob is read and verified, with the diff_id check and the lane's last writes still to
+ * come (`PipelinedLayer.verified`).
  */
 export const applyVerified = <E, R>(
   root: string,
   layer: LayerId,
   descriptor: LayerDescriptor,
   blob: Stream.Stream<Uint8Array, E, R>,
+  lane: FileLane,
   options: ApplyOptions = {},
   checked = false
-): Effect.Effect<LayerStats, E | VerifyError | LayerFailure | UnsupportedLayerMediaType, R> =>
-  Effect.suspend((): Effect.Effect<LayerStats, E | VerifyError | LayerFailure | UnsupportedLayerMediaType, R> => {
+): Effect.Effect<PipelinedLayer, E | VerifyError | LayerFailure | UnsupportedLayerMediaType, R> =>
+  Effect.suspend((): Effect.Effect<PipelinedLayer, E | VerifyError | LayerFailure | UnsupportedLayerMediaType, R> => {
     const compression = compressionOf(layer, descriptor.mediaType)
     if (Either.isLeft(compression)) return Effect.fail(compression.left)
-    return applyLayer(root, layer, {
+    return applyLayerPipelined(root, layer, {
       bytes: checked ? blob : checkedBlob(layer, descriptor, blob),
       compression: compression.right,
       diffId: descriptor.diffId
-    }, options)
+    }, lane, options)
   })

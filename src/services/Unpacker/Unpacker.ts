@@ -299,27 +299,48 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
         return Stream.repeatEffectChunkOption(timedPull)
       }))
 
+    // Each layer ends in the background (its diff_id checked, its last files written by the lane) while the
+    // next one starts, so that neither the main thread nor the lane idles between layers. When both fail,
+    // the failure of the earlier layer is the one reported; it also stops the later layer's download.
+    let finishing: Fiber.RuntimeFiber<void, UnpackError> | undefined
     const results: Array<UnpackedLayer> = []
     for (const [index, layer] of layers.entries()) {
       if (downloadingAhead) yield* downloadAhead(index)
+      const previous = finishing
+      const previousFinished = previous === undefined ? Effect.void : Fiber.join(previous)
       const spooling = spools.get(index)
-      const stats = spooling === undefined
-        ? yield* LayerStream.applyVerified(root, index, layer, watchNetwork(download(index, layer), index), layerOptions)
-        : yield* Effect.gen(function*() {
+      const applying = spooling === undefined
+        ? LayerStream.applyVerified(root, index, layer, watchNetwork(download(index, layer), index), fileLane, layerOptions)
+        : Effect.gen(function*() {
           const file = yield* Fiber.join(spooling)
-          const applied = yield* LayerStream.applyVerified(root, index, layer, spooled(file), layerOptions, true)
+          const applied = yield* LayerStream.applyVerified(root, index, layer, spooled(file), fileLane, layerOptions, true)
           yield* fsCall("remove", file, () => fs.rm(file, { force: true }))
           return applied
         })
-      results.push({ digest: layer.digest, ...stats })
-      progress({
-        _tag: "LayerApplied",
-        layer: index,
-        digest: layer.digest,
-        layersDone: index + 1,
-        layersTotal: layers.length
-      })
+      // In fibers of the unpack's scope, so that an interruption of the unpack waits for them to end.
+      const application = yield* Effect.forkIn(applying, scope)
+      const watch = previous === undefined
+        ? undefined
+        : yield* Effect.forkIn(Effect.catchAll(Fiber.join(previous), () => Fiber.interrupt(application)), scope)
+      const outcome = yield* Fiber.await(application)
+      if (watch !== undefined) yield* Fiber.interrupt(watch)
+      yield* previousFinished
+      const applied = yield* outcome
+      results.push({ digest: layer.digest, ...applied.stats })
+      finishing = yield* Effect.forkIn(
+        Effect.zipRight(applied.verified, Effect.sync(() =>
+          progress({
+            _tag: "LayerApplied",
+            layer: index,
+            digest: layer.digest,
+            layersDone: index + 1,
+            layersTotal: layers.length
+          })
+        )),
+        scope
+      )
     }
+    if (finishing !== undefined) yield* Fiber.join(finishing)
 
     yield* applyOptions.directories.apply()
     yield* install(root, dest, before)

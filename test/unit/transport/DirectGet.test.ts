@@ -64,7 +64,7 @@ const transientGet = (port: number, extra: Partial<HttpRequest> = {}) =>
   })
 
 // Reads a body as a transient consumer may: each chunk is hashed (used) before the next pull.
-const consume = (body: Stream.Stream<Uint8Array, unknown>) =>
+const consume = <E>(body: Stream.Stream<Uint8Array, E>) =>
   Effect.gen(function* () {
     const hash = createHash("sha256")
     const copies: Array<Buffer> = []
