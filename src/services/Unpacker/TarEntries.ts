@@ -203,6 +203,10 @@ export class TarReader {
     return this.held !== undefined
   }
 
+  /**
+   * Parses `chunk`. True when it was used up: the reader then keeps no reference to it (its memory may be
+   * reused). False when the handler held the reader: the rest of the chunk is kept until `resume`.
+   */
   push(chunk: Uint8Array): boolean {
     if (this.held !== undefined) throw new Error("TarReader: push while held")
     return this.parse(bufferOf(chunk))
@@ -255,7 +259,8 @@ export class TarReader {
       } else {
         const n = Math.min(wanted - this.pendingBytes, chunk.length - at)
         this.tap?.(chunk.subarray(at, at + n), undefined)
-        this.pending.push(chunk.subarray(at, at + n))
+        // Copied: the chunk's memory may be reused once this push returns (the inflaters reuse theirs).
+        this.pending.push(Buffer.from(chunk.subarray(at, at + n)))
         this.pendingBytes += n
         at += n
         if (this.pendingBytes < wanted) continue
