@@ -39,13 +39,22 @@ const run = (kind: Inflater.GzipKind, blob: Uint8Array, pieceSize: number, refus
     }
     let inflater: Inflater.Inflater
     let at = 0
+    // The pieces written, whose memory the caller reuses (scribbles over) once the inflater is not
+    // saturated: it may keep views of them until then, not after.
+    let written: Array<Buffer> = []
+    const reuse = () => {
+      if (inflater.saturated) return
+      for (const piece of written) piece.fill(0xee)
+      written = []
+    }
     const feed = () => {
+      reuse()
       while (at < blob.length && !inflater.saturated) {
-        // The caller reuses its piece's memory once `write` returns: scribble over it.
         const piece = Buffer.from(blob.subarray(at, at + pieceSize))
         at += pieceSize
+        written.push(piece)
         inflater.write(piece)
-        piece.fill(0xee)
+        reuse()
       }
       if (at >= blob.length) inflater.end()
     }
