@@ -28,8 +28,12 @@ export interface DirectGetOptions {
   readonly classify: (host: string, error: unknown) => TransportError
 }
 
-/** Bytes the socket reads at most at once (into one region of the ring). */
-export const readBytes = 64 * 1024
+/**
+ * Bytes the socket reads at most at once (into one region of the ring). Each read is a callback here and
+ * often a pull downstream (hashing, progress, the layer pipe): with 256 KiB rather than 64 KiB the bench
+ * image took 9-13% less wall time and 12% less CPU (alternating runs); 512 KiB was no better.
+ */
+export const readBytes = 256 * 1024
 /** The most bytes a response head (status line and header fields) may take. */
 export const maxHeadBytes = 64 * 1024
 /** The most bytes a chunk-size line or the trailer section may take. */
