@@ -113,6 +113,17 @@ describe("DirectGet (transient bodies over plain TCP)", () => {
       expect(connections).toBe(0)
     }))
 
+  it.scoped("refuses a header name that is not a token before connecting", () =>
+    Effect.gen(function* () {
+      let connections = 0
+      const server = rawServer(() => undefined)
+      server.on("connection", () => connections++)
+      const port = yield* serve(server)
+      const error = yield* Effect.flip(transientGet(port, { headers: { "X-Evil: 1\r\nAuthorization": "x" } }))
+      expect(error).toMatchObject({ _tag: "ConnectionError", code: "ERR_INVALID_CHAR" })
+      expect(connections).toBe(0)
+    }))
+
   it.scoped("a chunked body from node:http arrives whole, in views of a few buffers", () =>
     Effect.gen(function* () {
       const port = yield* serve(http.createServer((_, res) => {
@@ -216,6 +227,15 @@ describe("DirectGet (transient bodies over plain TCP)", () => {
       const response = yield* transientGet(port)
       const error = yield* Effect.flip(consume(response.body))
       expect(error).toMatchObject({ _tag: "ConnectionError", code: "MalformedResponse" })
+    }))
+
+  it.scoped("a chunk-size line or a trailer section past its limit fails the body stream with MalformedResponse", () =>
+    Effect.gen(function* () {
+      for (const rest of [`5;ext=${"x".repeat(5000)}\r\nhello\r\n0\r\n\r\n`, `0\r\n${"X-T: t\r\n".repeat(10_000)}\r\n`]) {
+        const port = yield* serve(rawServer((socket) => socket.end(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${rest}`)))
+        const response = yield* transientGet(port)
+        expect(yield* Effect.flip(consume(response.body))).toMatchObject({ code: "MalformedResponse" })
+      }
     }))
 
   it.scoped("a chunk longer than its size fails the body stream with MalformedResponse", () =>
