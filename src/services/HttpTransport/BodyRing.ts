@@ -50,14 +50,10 @@ export class BodyRing {
 
   /** A copy of `chunk`: a view of the ring when there is room, a fresh buffer when there is not. */
   copy(chunk: Uint8Array): Uint8Array {
-    const length = chunk.length
-    const at = this.place(length)
-    if (at < 0) return Uint8Array.prototype.slice.call(chunk)
-    const memory = this.memory ??= Buffer.allocUnsafeSlow(ringBytes)
-    memory.set(chunk, at)
-    this.starts.push(at)
-    this.head = at + length
-    return memory.subarray(at, at + length)
+    const region = this.reserve(chunk.length)
+    if (region === undefined) return Uint8Array.prototype.slice.call(chunk)
+    region.set(chunk)
+    return this.commit(chunk.length)
   }
 
   /**

@@ -250,15 +250,15 @@ class Exchange {
   private consume(bytes: Uint8Array) {
     let body = bytes
     while (this.head === undefined) {
-      // The head ends with an empty line; its bytes are latin1 text.
+      // The head ends with an empty line; its bytes are latin1 text. Only what can still be head is decoded.
       const before = this.headText.length
-      this.headText += Buffer.from(body.buffer, body.byteOffset, body.length).toString("latin1")
+      const text = Math.max(0, Math.min(body.length, maxHeadBytes + 4 - before))
+      this.headText += Buffer.from(body.buffer, body.byteOffset, text).toString("latin1")
       const end = this.headText.indexOf("\r\n\r\n")
-      if (end < 0) {
-        if (this.headText.length > maxHeadBytes) throw new Malformed(`the response head is longer than ${maxHeadBytes} bytes`)
-        return
+      if ((end < 0 ? this.headText.length : end) > maxHeadBytes) {
+        throw new Malformed(`the response head is longer than ${maxHeadBytes} bytes`)
       }
-      if (end > maxHeadBytes) throw new Malformed(`the response head is longer than ${maxHeadBytes} bytes`)
+      if (end < 0) return
       const head = parseHead(this.headText.slice(0, end), this.req.method)
       body = body.subarray(end + 4 - before)
       this.headText = ""

@@ -285,19 +285,3 @@ export const readLayerPipelined = <E, R, EH>(
     (pipe, exit) => pipe.release(exit)
   )
 }
-
-/**
- * Reads the layer `source` into `handler`; succeeds with the number of tar bytes once every entry was
- * handled, every check passed and the handler's background work is done (`readLayerPipelined`, verified).
- */
-export const readLayer = <E, R, EH>(
-  layer: LayerId,
-  source: LayerSource<E, R>,
-  handler: EntryHandler,
-  isFailure: (u: unknown) => u is EH,
-  options: PipeOptions
-): Effect.Effect<number, E | EH | PipeError, R> =>
-  Effect.flatMap(
-    readLayerPipelined(layer, source, handler, isFailure, options),
-    (read) => Effect.as(read.verified, read.tarBytes)
-  )

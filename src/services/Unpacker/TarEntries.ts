@@ -177,8 +177,9 @@ type Phase =
  */
 export class TarReader {
   private phase: Phase = { kind: "header" }
-  // A header or extended record that arrived in pieces.
-  private pending: Array<Buffer> = []
+  // A header or extended record that arrives in pieces, copied into a buffer of its size (the chunks'
+  // memory may be reused once a push returns), and how many of its bytes came so far.
+  private pending: Buffer | undefined = undefined
   private pendingBytes = 0
   private paxRecords: Record<string, string> | null = null
   private paxGlobalRecords: Record<string, string> | null = null
@@ -259,13 +260,13 @@ export class TarReader {
       } else {
         const n = Math.min(wanted - this.pendingBytes, chunk.length - at)
         this.tap?.(chunk.subarray(at, at + n), undefined)
-        // Copied: the chunk's memory may be reused once this push returns (the inflaters reuse theirs).
-        this.pending.push(Buffer.from(chunk.subarray(at, at + n)))
+        const pending = this.pending ??= Buffer.allocUnsafe(wanted)
+        chunk.copy(pending, this.pendingBytes, at, at + n)
         this.pendingBytes += n
         at += n
         if (this.pendingBytes < wanted) continue
-        record = Buffer.concat(this.pending, this.pendingBytes)
-        this.pending = []
+        record = pending
+        this.pending = undefined
         this.pendingBytes = 0
       }
       if (phase.kind === "extended") {

@@ -168,7 +168,6 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
       Effect.sync(() => new FileLane()),
       (lane) => Effect.promise(() => lane.close())
     )
-    const layerOptions = { ...applyOptions, fileLane }
     const spoolDir = layers.length > 1 && concurrency > 1
       ? yield* scopedDirectory(path.join(input.temp ?? os.tmpdir(), `.${base}.spool-`))
       : undefined
@@ -310,10 +309,10 @@ export const unpack = <E>(input: UnpackInput<E>): Effect.Effect<UnpackResult, Un
       const previousFinished = previous === undefined ? Effect.void : Fiber.join(previous)
       const spooling = spools.get(index)
       const applying = spooling === undefined
-        ? LayerStream.applyVerified(root, index, layer, watchNetwork(download(index, layer), index), fileLane, layerOptions)
+        ? LayerStream.applyVerified(root, index, layer, watchNetwork(download(index, layer), index), fileLane, applyOptions)
         : Effect.gen(function*() {
           const file = yield* Fiber.join(spooling)
-          const applied = yield* LayerStream.applyVerified(root, index, layer, spooled(file), fileLane, layerOptions, true)
+          const applied = yield* LayerStream.applyVerified(root, index, layer, spooled(file), fileLane, applyOptions, true)
           yield* fsCall("remove", file, () => fs.rm(file, { force: true }))
           return applied
         })

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest"
 import * as Digest from "../../../src/domain/Digest.js"
 import type { LayerCompression } from "../../../src/domain/MediaType.js"
 import type { TarHasher } from "../../../src/services/Unpacker/LayerPipe.js"
-import { readLayer } from "../../../src/services/Unpacker/LayerPipe.js"
+import { readLayerPipelined } from "../../../src/services/Unpacker/LayerPipe.js"
 import type { BodySink, EntryHandler, TarHeader } from "../../../src/services/Unpacker/TarEntries.js"
 import * as Fixture from "./LayerFixture.js"
 
@@ -94,7 +94,9 @@ const run = (
   const { hasher, seen } = recordingHasher()
   const source = { bytes: Fixture.chunked(blob, chunkSize), compression, diffId }
   const options = { maxLayerBytes: Number.POSITIVE_INFINITY, tarHasher: hasher, backlog }
-  return Effect.runPromise(Effect.either(readLayer(0, source, handler, (_u): _u is never => false, options)))
+  // Read to the end, then verified: the tar bytes once the diff_id matched and the handler is done.
+  const read = readLayerPipelined(0, source, handler, (_u): _u is never => false, options)
+  return Effect.runPromise(Effect.either(Effect.flatMap(read, (layer) => Effect.as(layer.verified, layer.tarBytes))))
     .then((outcome) => ({ outcome, bodies, held, seen: seen() }))
 }
 
